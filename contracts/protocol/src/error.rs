@@ -1,0 +1,121 @@
+//! Error codes. The string of each code is part of the ABI: contracts put it in panic messages,
+//! the dApp maps it to words, relayers report it. Never rename one; add new ones.
+
+use core::fmt;
+
+macro_rules! codes {
+    ($($variant:ident => $code:literal, $text:literal;)*) => {
+        /// A stable, machine-readable reason an intent or batch was rejected.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorCode { $($variant),* }
+
+        impl ErrorCode {
+            /// Every code, for tests and for clients that build a lookup table.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The stable text form, e.g. `NONCE_USED`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code),* }
+            }
+
+            /// A short sentence a person understands (the dApp shows it next to the field).
+            pub const fn description(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $text),* }
+            }
+
+            /// Parses the text form back (relayers read it out of panic messages).
+            pub fn parse(code: &str) -> Option<ErrorCode> {
+                match code { $($code => Some(ErrorCode::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+codes! {
+    // Decoding and size.
+    MessageTooLarge => "MESSAGE_TOO_LARGE", "the signed message is too large";
+    MessageMalformed => "MESSAGE_MALFORMED", "the signed message is not a valid intent";
+    CallbackUrlTooLong => "CALLBACK_URL_TOO_LONG", "the callback URL is too long";
+    InvalidPublicKey => "INVALID_PUBLIC_KEY", "not an ed25519 public key (ed25519:<base58>)";
+    InvalidSignatureEncoding => "INVALID_SIGNATURE_ENCODING", "not an ed25519 signature (ed25519:<base58>)";
+    InvalidSecretKey => "INVALID_SECRET_KEY", "not an ed25519 secret key (ed25519:<base58>)";
+    InvalidNonce => "INVALID_NONCE", "a nonce must be 32 bytes in base64";
+    InvalidAccountId => "INVALID_ACCOUNT_ID", "not a valid NEAR account id";
+    InvalidAmount => "INVALID_AMOUNT", "not a whole number of the token's smallest unit";
+    InvalidToken => "INVALID_TOKEN", "a token is `near` or `nep141:<token contract>`";
+    InvalidDeadline => "INVALID_DEADLINE", "a deadline is a timestamp in nanoseconds";
+    // Verification, in DESIGN.md order.
+    SignatureInvalid => "SIGNATURE_INVALID", "the signature does not match the message and key";
+    WrongRecipient => "WRONG_RECIPIENT", "the intent was signed for another contract";
+    DeadlineExpired => "DEADLINE_EXPIRED", "the intent's deadline has passed";
+    DeadlineTooFar => "DEADLINE_TOO_FAR", "the deadline is further ahead than the contract allows";
+    KeyNotAuthorized => "KEY_NOT_AUTHORIZED", "the key does not belong to the signer";
+    NonceUsed => "NONCE_USED", "this intent (nonce) was already used or cancelled";
+    // Action rules.
+    NoActions => "NO_ACTIONS", "an intent needs at least one action";
+    TooManyActions => "TOO_MANY_ACTIONS", "too many actions in one intent";
+    ZeroAmount => "ZERO_AMOUNT", "the amount must be greater than zero";
+    MemoTooLong => "MEMO_TOO_LONG", "the memo is too long";
+    SelfTransfer => "SELF_TRANSFER", "a transfer to yourself does nothing";
+    EmptyTokenDiff => "EMPTY_TOKEN_DIFF", "a swap offer must name tokens to give and to receive";
+    TokenDiffOneSided => "TOKEN_DIFF_ONE_SIDED", "a swap offer must both give and receive";
+    TooManyTokens => "TOO_MANY_TOKENS", "too many tokens in one swap offer";
+    NoNonces => "NO_NONCES", "name at least one nonce to cancel";
+    TooManyNonces => "TOO_MANY_NONCES", "too many nonces in one cancellation";
+    // Batch rules.
+    BatchEmpty => "BATCH_EMPTY", "the batch is empty";
+    BatchTooLarge => "BATCH_TOO_LARGE", "too many intents in one batch";
+    DiffNotBalanced => "DIFF_NOT_BALANCED", "the swap offers in the batch do not match";
+    // Ledger (stateful) rules, enforced by the intents contract.
+    InsufficientBalance => "INSUFFICIENT_BALANCE", "the balance is too low";
+    BalanceOverflow => "BALANCE_OVERFLOW", "the balance would overflow";
+    KeyAlreadyExists => "KEY_ALREADY_EXISTS", "the key is already registered";
+    KeyNotFound => "KEY_NOT_FOUND", "the key is not registered";
+    ImplicitKeyFixed => "IMPLICIT_KEY_FIXED", "an implicit account's own key cannot be removed";
+    InsufficientStorageDeposit => "INSUFFICIENT_STORAGE_DEPOSIT", "not enough NEAR in the ledger to pay for storage";
+    Paused => "PAUSED", "the contract is paused";
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rejected intent: a stable code plus the detail that helps a person fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntentError {
+    pub code: ErrorCode,
+    pub detail: String,
+}
+
+impl IntentError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        IntentError { code, detail: detail.into() }
+    }
+
+    /// Parses `CODE: detail` (the [`Display`](fmt::Display) form), e.g. out of a contract panic.
+    pub fn parse(text: &str) -> Option<IntentError> {
+        let (code, detail) = text.split_once(": ").unwrap_or((text, ""));
+        ErrorCode::parse(code.trim()).map(|code| IntentError::new(code, detail))
+    }
+}
+
+impl From<ErrorCode> for IntentError {
+    fn from(code: ErrorCode) -> Self {
+        IntentError::new(code, code.description())
+    }
+}
+
+impl fmt::Display for IntentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.detail)
+    }
+}
+
+impl std::error::Error for IntentError {}
+
+/// Shorthand for rules: `Err(reject(Code, "detail"))`.
+pub(crate) fn reject(code: ErrorCode, detail: impl Into<String>) -> IntentError {
+    IntentError::new(code, detail)
+}
