@@ -1,0 +1,30 @@
+# Shared by the scripts: paths, progress output, and installing tools only when missing.
+# shellcheck shell=bash
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Reuse one target dir across clones and runs when the caller sets it; otherwise the repo's own.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# Where the optimized contracts land (documented in README.md).
+export OUTPOST_WASM_DIR="${OUTPOST_WASM_DIR:-$ROOT/target/near}"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+info() { printf '    %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+ensure_wasm_target() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    step "Installing the rustup target wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# npm tools (wasm-opt from binaryen 132) pinned in scripts/tools/package-lock.json.
+ensure_npm_tools() {
+  if [ ! -x "$ROOT/scripts/tools/node_modules/.bin/wasm-opt" ]; then
+    command -v npm >/dev/null || die "npm is needed for wasm-opt (binaryen); install Node.js 18+"
+    step "Installing npm tools (binaryen)"
+    (cd "$ROOT/scripts/tools" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  export PATH="$ROOT/scripts/tools/node_modules/.bin:$PATH"
+}
