@@ -6,10 +6,12 @@
 //!   ed25519-dalek elsewhere (feature `dalek`);
 //! * [`validate`]: the stateless rules, in the order DESIGN.md §2 gives;
 //! * [`error`]: stable error codes;
-//! * [`gossip`]: the p2p envelope and its size limit.
+//! * [`gossip`]: the p2p envelope and its size limit;
+//! * [`abi`]: JSON shapes of the intents contract's results that relayers and the dApp read.
 //!
 //! Nothing here panics on user data: every rule returns an [`IntentError`].
 
+pub mod abi;
 pub mod crypto;
 pub mod error;
 pub mod gossip;

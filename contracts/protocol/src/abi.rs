@@ -1,0 +1,99 @@
+//! JSON shapes of the intents contract's ABI that other components read: the result of
+//! `simulate_intents`, the contract config view, and the NEP-297 event names. Method names and
+//! arguments are listed in `contracts/intents/README.md`.
+
+use crate::error::{ErrorCode, IntentError};
+use crate::text::{IntentHash, Nonce, SignedAmount, TokenId};
+use near_account_id::AccountId;
+use serde::{Deserialize, Serialize};
+
+/// NEP-297 `standard` of the intents contract's events.
+pub const EVENT_STANDARD: &str = "outpost";
+pub const EVENT_VERSION: &str = "1.0.0";
+
+/// Contract method names the relayer and the dApp call.
+pub mod methods {
+    pub const EXECUTE_INTENTS: &str = "execute_intents";
+    pub const SIMULATE_INTENTS: &str = "simulate_intents";
+    pub const IS_NONCE_USED: &str = "is_nonce_used";
+    pub const GET_BALANCE: &str = "get_balance";
+    pub const GET_BALANCES: &str = "get_balances";
+    pub const PUBLIC_KEYS_OF: &str = "public_keys_of";
+    pub const CONFIG: &str = "config";
+}
+
+/// The verdict on one item, with a stable code when it failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ItemResult {
+    Ok,
+    Failed { code: String, detail: String },
+}
+
+impl From<&IntentError> for ItemResult {
+    fn from(e: &IntentError) -> Self {
+        ItemResult::Failed { code: e.code.as_str().to_owned(), detail: e.detail.clone() }
+    }
+}
+
+impl ItemResult {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, ItemResult::Ok)
+    }
+    /// The error code, when it parses as one of ours.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ItemResult::Ok => None,
+            ItemResult::Failed { code, .. } => ErrorCode::parse(code),
+        }
+    }
+}
+
+/// One item of a simulated batch. `intent_hash`/`signer_id`/`nonce` are absent when the item
+/// could not be decoded far enough to know them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemOutcome {
+    pub index: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent_hash: Option<IntentHash>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_id: Option<AccountId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<Nonce>,
+    pub result: ItemResult,
+}
+
+/// A net balance change the simulated batch would make (only items that passed count).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceChange {
+    pub account_id: AccountId,
+    pub token: TokenId,
+    pub delta: SignedAmount,
+}
+
+/// What `simulate_intents` returns. Items are checked in order against a scratch copy of the
+/// ledger, each seeing the effects of the passing items before it, and a failing item does not
+/// stop the rest (unlike `execute_intents`, which is all or nothing). `batch_error` holds a
+/// batch-wide failure (size, unbalanced swap offers over the passing items). A relayer submits
+/// exactly the passing items when `batch_error` is empty.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimulationReport {
+    pub outcomes: Vec<ItemOutcome>,
+    pub balance_changes: Vec<BalanceChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_error: Option<ItemResult>,
+    /// yoctoNEAR the caller must attach to `execute_intents` for the storage the passing items
+    /// add (used nonces, keys), as a decimal string.
+    pub storage_deposit_needed: crate::text::Amount,
+}
+
+/// The `config` view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractConfig {
+    pub owner_id: AccountId,
+    pub paused: bool,
+    pub max_deadline_horizon_ns: crate::text::Deadline,
+    pub max_batch_size: u32,
+    /// yoctoNEAR per byte of storage (what `execute_intents` charges the caller's deposit).
+    pub storage_byte_cost: crate::text::Amount,
+}

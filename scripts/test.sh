@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test Outpost has, installing what is missing (rustup target, npm tools).
+#   scripts/test.sh
+# Tier 1 always runs. Tier 2 (a NEAR sandbox via near-workspaces) runs when NEAR_SANDBOX_BIN_PATH
+# points at a neard sandbox binary and otherwise reports itself skipped.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+start=$(date +%s)
+
+ensure_wasm_target
+ensure_npm_tools
+
+step "Protocol crate for all three targets"
+info "contract flavour: wasm32, no dalek (host functions supply the crypto)"
+cargo build --locked -p outpost-protocol --target wasm32-unknown-unknown --no-default-features
+info "browser flavour: wasm32 + wasm-bindgen + dalek"
+cargo build --locked -p outpost-protocol --target wasm32-unknown-unknown --features wasm-bindgen
+info "native flavour: built and tested with the workspace below"
+
+step "Contracts (optimized wasm)"
+"$ROOT/scripts/build-contracts.sh"
+
+step "Native tests: unit, property, NEAR VM (tier 1)"
+cargo test --locked --workspace
+
+step "Reports"
+for f in "$ROOT"/target/reports/*.md; do [ -f "$f" ] && { info "$f"; cat "$f"; echo; }; done
+info "all tests passed in $(( $(date +%s) - start )) s"
