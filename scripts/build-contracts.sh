@@ -5,10 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 CONTRACTS=("$@")
-if [ ${#CONTRACTS[@]} -eq 0 ]; then
-  CONTRACTS=(outpost-token)
-  [ -f "$ROOT/contracts/intents/Cargo.toml" ] && CONTRACTS+=(outpost-intents)
-fi
+[ ${#CONTRACTS[@]} -gt 0 ] || mapfile -t CONTRACTS < <(contract_crates)
 
 ensure_wasm_target
 ensure_npm_tools

@@ -8,6 +8,14 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 # Where the optimized contracts land (documented in README.md).
 export OUTPOST_WASM_DIR="${OUTPOST_WASM_DIR:-$ROOT/target/near}"
 
+# Contract crates: wasm32 only (near-sdk refuses a native build without its unit-testing
+# feature; they are tested as built wasm in the NEAR VM instead).
+contract_crates() {
+  echo outpost-token
+  [ -f "$ROOT/contracts/intents/Cargo.toml" ] && echo outpost-intents
+  return 0
+}
+
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 info() { printf '    %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

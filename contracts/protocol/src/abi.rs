@@ -97,3 +97,39 @@ pub struct ContractConfig {
     /// yoctoNEAR per byte of storage (what `execute_intents` charges the caller's deposit).
     pub storage_byte_cost: crate::text::Amount,
 }
+
+/// Where a failed `execute_intents` went wrong: one item (by index) or the batch as a whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BatchFailure {
+    Item { index: u32, error: IntentError },
+    Batch(IntentError),
+}
+
+impl core::fmt::Display for BatchFailure {
+    /// The contract's panic message: `intent #3: NONCE_USED: ...` or `batch: DIFF_NOT_BALANCED: ...`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BatchFailure::Item { index, error } => write!(f, "intent #{index}: {error}"),
+            BatchFailure::Batch(error) => write!(f, "batch: {error}"),
+        }
+    }
+}
+
+impl BatchFailure {
+    /// Finds a batch failure inside a contract panic message (RPC wraps it in more text).
+    pub fn find_in(text: &str) -> Option<BatchFailure> {
+        if let Some(at) = text.find("intent #") {
+            let rest = &text[at + "intent #".len()..];
+            let (index, rest) = rest.split_once(": ")?;
+            let error = IntentError::parse(trim_rpc_suffix(rest))?;
+            return Some(BatchFailure::Item { index: index.parse().ok()?, error });
+        }
+        let at = text.find("batch: ")?;
+        IntentError::parse(trim_rpc_suffix(&text[at + "batch: ".len()..])).map(BatchFailure::Batch)
+    }
+}
+
+/// RPC error texts quote the panic message and may append `"` or `}`; details never contain them.
+fn trim_rpc_suffix(s: &str) -> &str {
+    s.split(['"', '}']).next().unwrap_or(s).trim_end()
+}

@@ -263,3 +263,17 @@ fn json_shape_is_stable() {
     );
     assert_eq!(serde_json::from_str::<Intent>(&json).unwrap(), i);
 }
+
+#[test]
+fn batch_failures_format_and_parse() {
+    use outpost_protocol::abi::BatchFailure;
+    let item = BatchFailure::Item { index: 3, error: IntentError::new(ErrorCode::NonceUsed, "nonce abc= of alice.testnet") };
+    assert_eq!(item.to_string(), "intent #3: NONCE_USED: nonce abc= of alice.testnet");
+    assert_eq!(BatchFailure::find_in(&item.to_string()), Some(item.clone()));
+    // As nearcore's RPC reports it.
+    let rpc = format!("{{\"ActionError\":{{\"kind\":{{\"FunctionCallError\":{{\"ExecutionError\":\"Smart contract panicked: {item}\"}}}}}}}}");
+    assert_eq!(BatchFailure::find_in(&rpc), Some(item));
+    let batch = BatchFailure::Batch(IntentError::new(ErrorCode::DiffNotBalanced, "near is off by 1"));
+    assert_eq!(BatchFailure::find_in(&batch.to_string()), Some(batch));
+    assert_eq!(BatchFailure::find_in("Smart contract panicked: something else"), None);
+}
