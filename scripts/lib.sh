@@ -36,3 +36,29 @@ ensure_npm_tools() {
   fi
   export PATH="$ROOT/scripts/tools/node_modules/.bin:$PATH"
 }
+
+# Debian chromium for the browser tests (headless, driven by Playwright).
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ]; then
+    step "Installing Debian chromium"
+    apt-get update && apt-get install -y chromium chromium-driver
+  fi
+}
+
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock (0.2.108, pinned by libp2p 0.57).
+ensure_wasm_bindgen() {
+  local want have
+  want=$(grep -A1 '^name = "wasm-bindgen"$' "$ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"$/\1/p')
+  have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+  if [ "$have" != "$want" ]; then
+    step "Installing wasm-bindgen-cli $want (15-25 min cold)"
+    cargo install wasm-bindgen-cli --version "$want" --locked
+  fi
+}
+
+# npm packages of one folder, from its lockfile, when missing.
+ensure_npm_ci() {
+  if [ ! -d "$1/node_modules" ]; then
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

@@ -25,6 +25,16 @@ excludes=()
 for c in $(contract_crates); do excludes+=(--exclude "$c"); done
 cargo test --locked --workspace "${excludes[@]}"
 
+step "P2P: the wasm browser node in headless Chromium publishing to native nodes"
+ensure_chromium
+ensure_wasm_bindgen
+ensure_npm_ci "$ROOT/p2p/browser/test"
+cargo build --locked -p outpost-p2p-browser --target wasm32-unknown-unknown
+cargo build --locked -p outpost-p2p --bin outpost-node
+pkg="$CARGO_TARGET_DIR/browser-test/pkg"
+wasm-bindgen --target web --out-dir "$pkg" "$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug/outpost_p2p_browser.wasm"
+node "$ROOT/p2p/browser/test/run.mjs" "$CARGO_TARGET_DIR/debug/outpost-node" "$pkg"
+
 step "Reports"
 for f in "$ROOT"/target/reports/*.md; do [ -f "$f" ] && { info "$f"; cat "$f"; echo; }; done
 info "all tests passed in $(( $(date +%s) - start )) s"
