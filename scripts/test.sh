@@ -30,7 +30,7 @@ ensure_chromium
 ensure_wasm_bindgen
 ensure_npm_ci "$ROOT/p2p/browser/test"
 cargo build --locked -p outpost-p2p-browser --target wasm32-unknown-unknown
-cargo build --locked -p outpost-p2p --bin outpost-node
+# outpost-node was built by `cargo test` above (its integration tests need it).
 pkg="$CARGO_TARGET_DIR/browser-test/pkg"
 wasm-bindgen --target web --out-dir "$pkg" "$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug/outpost_p2p_browser.wasm"
 node "$ROOT/p2p/browser/test/run.mjs" "$CARGO_TARGET_DIR/debug/outpost-node" "$pkg"

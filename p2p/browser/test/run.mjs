@@ -71,8 +71,9 @@ function serveStatic(dir) {
     const path = req.url === '/' ? '/index.html' : req.url.split('?')[0];
     try {
       const file = path === '/index.html' ? join(import.meta.dirname, 'index.html') : join(dir, path);
+      const body = readFileSync(file);
       res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-      res.end(readFileSync(file));
+      res.end(body);
     } catch {
       res.writeHead(404).end();
     }
