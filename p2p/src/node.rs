@@ -104,6 +104,8 @@ pub enum PublishOutcome {
 pub enum NodeError {
     Build(String),
     Listen(String),
+    Dial(String),
+    Publish(String),
     Invalid(IntentError),
     Stopped,
 }
@@ -113,6 +115,8 @@ impl std::fmt::Display for NodeError {
         match self {
             NodeError::Build(e) => write!(f, "building the node: {e}"),
             NodeError::Listen(e) => write!(f, "listening: {e}"),
+            NodeError::Dial(e) => write!(f, "dialing: {e}"),
+            NodeError::Publish(e) => write!(f, "publishing: {e}"),
             NodeError::Invalid(e) => write!(f, "invalid intent: {e}"),
             NodeError::Stopped => f.write_str("the node has stopped"),
         }
@@ -434,12 +438,12 @@ impl Node {
                     Ok(_) | Err(PublishError::Duplicate) => Ok(()),
                     // Statuses are informative; with no peer there is nobody to tell.
                     Err(PublishError::NoPeersSubscribedToTopic) => Ok(()),
-                    Err(e) => Err(NodeError::Build(e.to_string())),
+                    Err(e) => Err(NodeError::Publish(e.to_string())),
                 };
                 let _ = reply.send(result);
             }
             Command::Dial(address, reply) => {
-                let _ = reply.send(self.swarm.dial(address).map_err(|e| NodeError::Listen(e.to_string())));
+                let _ = reply.send(self.swarm.dial(address).map_err(|e| NodeError::Dial(e.to_string())));
             }
             Command::ListenAddrs(reply) => {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());

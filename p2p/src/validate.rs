@@ -184,16 +184,15 @@ impl Validator {
                 Ok(GossipMessage::Status { intent_hash, status }) => {
                     verdicts.push(Some(Verdict::Accept(Accepted::Status { intent_hash, status })))
                 }
-                Ok(GossipMessage::Intent { intent }) => {
-                    if outpost_protocol::validate::check_sizes(&intent).is_err() {
+                Ok(GossipMessage::Intent { intent }) => match outpost_protocol::validate::check_sizes(&intent) {
+                    // Oversized parts are rejected before any hashing, as in the single path.
+                    Err(e) => verdicts.push(Some(Verdict::Reject(e))),
+                    Ok(()) => {
+                        let hash = Payload::of(&intent).hash(&DalekCrypto);
                         verdicts.push(None);
-                        pending.push((i, intent, [0; 32]));
-                        continue;
+                        pending.push((i, intent, hash.0));
                     }
-                    let hash = Payload::of(&intent).hash(&DalekCrypto);
-                    verdicts.push(None);
-                    pending.push((i, intent, hash.0));
-                }
+                },
             }
         }
         let batch_ok = !pending.is_empty() && batch_verify(pending.iter().map(|(_, s, h)| (s, h)));

@@ -191,3 +191,20 @@ async fn rate_limit_ignores_a_peer_over_its_budget_without_penalty() {
     let score = b.handle.peer_score(rogue.peer_id).await.unwrap().unwrap_or(0.0);
     assert!(score >= 0.0, "rate-limited but valid traffic is not penalised ({score})");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relayer_statuses_reach_peers_on_the_status_topic() {
+    use outpost_protocol::gossip::IntentStatus;
+    let mut nodes = line(3).await;
+    let h = hash(&valid_intent(77));
+    let executed = IntentStatus::Executed { tx_hash: "9wQ1nF3hcfDLnEPuMxJgi5yVmc3FMDwsD8Nr2N4mPXW6".into() };
+    // The status topic has its own mesh; give the heartbeat a moment to graft it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    nodes[0].handle.publish_status(h, executed.clone()).await.unwrap();
+    let got = wait_for(&mut nodes[2].events, Duration::from_secs(10), |e| match e {
+        NodeEvent::Status { intent_hash, status, .. } if *intent_hash == h => Some(status.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(got, Some(executed), "the status crossed two hops");
+}

@@ -218,49 +218,58 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     }
 
     /// Takes intents from the node and settles them until `intake` closes and nothing is left.
-    /// Arrivals are persisted at once; a batch goes out `batch_delay` after the round began.
+    /// A separate task persists arrivals at once, so a slow settlement round (waiting for a
+    /// transaction to be final) never stalls the node that feeds the intake.
     pub async fn run(mut self, mut intake: mpsc::Receiver<(IntentHash, Arc<SignedIntent>)>) -> Result<(), RelayerError> {
-        let mut open = true;
+        let arrived = Arc::new(tokio::sync::Notify::new());
+        let writer = {
+            let (store, arrived, metrics) = (self.store.clone(), arrived.clone(), self.metrics.clone());
+            tokio::spawn(async move {
+                while let Some(first) = intake.recv().await {
+                    let mut items = vec![(first.0, (*first.1).clone())];
+                    while let Ok((h, s)) = intake.try_recv() {
+                        items.push((h, (*s).clone()));
+                    }
+                    let store = store.clone();
+                    // redb commits fsync: keep them off the async workers.
+                    let added = tokio::task::spawn_blocking(move || {
+                        let added = store.add_pending(&items, now_ns());
+                        (added, store.active_count())
+                    })
+                    .await
+                    .map_err(|e| RelayerError::Store(StoreError(e.to_string())))?;
+                    let (added, active) = (added.0?, added.1);
+                    tracing::debug!(added, "intents queued for settlement");
+                    if let (Some(m), Ok(n)) = (&metrics, active) {
+                        m.pending.set(n as i64);
+                    }
+                    arrived.notify_one();
+                }
+                Ok::<(), RelayerError>(())
+            })
+        };
         loop {
-            if open && self.store.active_count()? == 0 {
-                match intake.recv().await {
-                    Some(first) => self.take_in(first, &mut intake)?,
-                    None => open = false,
+            // Read "finished" before the count: a write the writer made before finishing is then
+            // always counted.
+            let intake_closed = writer.is_finished();
+            if self.store.active_count()? == 0 {
+                if intake_closed {
+                    return match writer.await {
+                        Ok(r) => r,
+                        Err(e) => Err(RelayerError::Store(StoreError(e.to_string()))),
+                    };
                 }
+                // Wake on the next arrival, or now and then to notice the intake closing.
+                let _ = tokio::time::timeout(Duration::from_millis(200), arrived.notified()).await;
+                continue;
             }
-            let round = tokio::time::Instant::now() + self.config.batch_delay;
-            while open {
-                tokio::select! {
-                    item = intake.recv() => match item {
-                        Some(first) => self.take_in(first, &mut intake)?,
-                        None => open = false,
-                    },
-                    _ = tokio::time::sleep_until(round) => break,
-                }
-            }
-            if !open && self.store.active_count()? == 0 {
-                return Ok(());
-            }
+            // Let a batch fill up.
+            tokio::time::sleep(self.config.batch_delay).await;
             if let Err(e) = self.settle_once().await {
                 tracing::error!(error = %e, "settlement round failed; will retry");
                 tokio::time::sleep(self.config.retry.max_backoff).await;
             }
         }
-    }
-
-    fn take_in(
-        &self,
-        first: (IntentHash, Arc<SignedIntent>),
-        intake: &mut mpsc::Receiver<(IntentHash, Arc<SignedIntent>)>,
-    ) -> Result<(), RelayerError> {
-        let mut items = vec![(first.0, (*first.1).clone())];
-        while let Ok((h, s)) = intake.try_recv() {
-            items.push((h, (*s).clone()));
-        }
-        let added = self.store.add_pending(&items, now_ns())?;
-        tracing::debug!(added, "intents queued for settlement");
-        self.update_pending_gauge();
-        Ok(())
     }
 
     fn update_pending_gauge(&self) {
