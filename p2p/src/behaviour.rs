@@ -47,6 +47,10 @@ pub struct GossipTuning {
     pub thresholds: PeerScoreThresholds,
     /// Penalty weight per invalid message (squared count, see gossipsub P4).
     pub invalid_message_weight: f64,
+    /// Addresses exempt from gossipsub's IP-colocation penalty (P6), which otherwise lowers the
+    /// score of every peer at an address shared by more than 10 peers: your own nodes behind one
+    /// NAT, or every node of a loopback test.
+    pub ip_colocation_whitelist: Vec<std::net::IpAddr>,
 }
 
 impl Default for GossipTuning {
@@ -62,6 +66,7 @@ impl Default for GossipTuning {
                 opportunistic_graft_threshold: 5.0,
             },
             invalid_message_weight: -10.0,
+            ip_colocation_whitelist: vec![],
         }
     }
 }
@@ -123,7 +128,12 @@ pub fn topic_score_params(tuning: &GossipTuning) -> TopicScoreParams {
 }
 
 pub fn peer_score_params(topics: &Topics, tuning: &GossipTuning) -> PeerScoreParams {
-    let mut params = PeerScoreParams { topic_score_cap: 25.0, decay_interval: Duration::from_secs(1), ..Default::default() };
+    let mut params = PeerScoreParams {
+        topic_score_cap: 25.0,
+        decay_interval: Duration::from_secs(1),
+        ip_colocation_factor_whitelist: tuning.ip_colocation_whitelist.iter().copied().collect(),
+        ..Default::default()
+    };
     for topic in [&topics.intents, &topics.status] {
         params.topics.insert(topic.hash(), topic_score_params(tuning));
     }

@@ -130,15 +130,26 @@ async fn duplicates_are_dropped_by_intent_hash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_peer_is_graylisted_while_valid_traffic_still_arrives() {
-    // honest a - b - c, and a rogue attached to b.
+    // honest a - b - c, and five rogues attached to b, each flooding forged intents.
     let mut nodes = line(3).await;
-    let rogue = start_rogue(nodes[1].addr.clone()).await;
-    wait_mesh(&nodes[1].handle, 3).await;
-
-    let flood: Vec<Vec<u8>> = (0..2_000).map(|n| GossipMessage::Intent { intent: forged_intent(1_000 + n) }.encode()).collect();
+    let mut rogues = Vec::new();
+    for _ in 0..5 {
+        rogues.push(start_rogue(nodes[1].addr.clone()).await);
+    }
+    let rogue_ids: Vec<_> = rogues.iter().map(|r| r.peer_id).collect();
+    let c_id = nodes[2].handle.peer_id();
     let flooding = tokio::spawn(async move {
-        let sent = rogue.flood(flood).await;
-        (rogue, sent)
+        let mut sent = 0;
+        let mut tasks = Vec::new();
+        for (r, rogue) in rogues.into_iter().enumerate() {
+            let flood: Vec<Vec<u8>> =
+                (0..1_000u64).map(|n| GossipMessage::Intent { intent: forged_intent(1_000_000 * (r as u64 + 1) + n) }.encode()).collect();
+            tasks.push(tokio::spawn(async move { rogue.flood(flood).await }));
+        }
+        for t in tasks {
+            sent += t.await.unwrap();
+        }
+        sent
     });
     // Valid traffic from the honest side while the flood runs.
     let valid: Vec<SignedIntent> = (0..20).map(|n| valid_intent(100 + n)).collect();
@@ -148,21 +159,24 @@ async fn a_flooding_peer_is_graylisted_while_valid_traffic_still_arrives() {
     }
     let c_events = drain_for(&mut nodes[2].events, Duration::from_secs(3)).await;
     let b_events = drain_for(&mut nodes[1].events, Duration::from_millis(200)).await;
-    let (rogue, sent) = flooding.await.unwrap();
+    let sent = flooding.await.unwrap();
     assert!(sent > 0);
+    assert!(nodes[1].handle.mesh_peers().await.unwrap().contains(&c_id), "b kept the honest peer in its mesh");
 
     for s in &valid {
         assert_eq!(received(&c_events, hash(s)), 1, "valid intent reached c during the flood");
     }
-    // b penalised the rogue and graylisted it (then disconnected it).
+    // b penalised every rogue and graylisted it (then disconnected it).
     let mut all_b = b_events;
     all_b.extend(drain_for(&mut nodes[1].events, Duration::from_secs(2)).await);
-    let graylisted = all_b.iter().any(|e| matches!(e, NodeEvent::Graylisted { peer, .. } if *peer == rogue.peer_id));
-    let score = nodes[1].handle.peer_score(rogue.peer_id).await.unwrap();
-    assert!(
-        graylisted || score.is_some_and(|s| s < -80.0),
-        "rogue was not graylisted (score {score:?})"
-    );
+    // (During the flood b emits an event per message, so a slow test receiver may lag past some
+    // Graylisted events; and once the flood stops, the penalty decays 10 % a second.)
+    assert!(all_b.iter().any(|e| matches!(e, NodeEvent::Graylisted { peer, .. } if rogue_ids.contains(peer))));
+    for id in &rogue_ids {
+        let graylisted = all_b.iter().any(|e| matches!(e, NodeEvent::Graylisted { peer, .. } if peer == id));
+        let score = nodes[1].handle.peer_score(*id).await.unwrap();
+        assert!(graylisted || score.is_some_and(|s| s < -50.0), "rogue {id} was not penalised enough (score {score:?})");
+    }
     // Nothing of the flood got past b.
     assert!(!c_events.iter().any(|e| matches!(e, NodeEvent::Rejected { .. })));
     // b and c stay connected and working.

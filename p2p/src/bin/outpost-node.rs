@@ -45,6 +45,10 @@ mod native {
         /// The node's libp2p identity (created with mode 0600 when missing).
         #[arg(long, default_value = "outpost-node.key")]
         identity_file: PathBuf,
+        /// Exempt these IPs from the shared-address score penalty (repeatable), e.g. for your
+        /// own nodes behind one NAT. Without it, more than 10 peers at one IP all lose score.
+        #[arg(long = "score-ip-whitelist")]
+        score_ip_whitelist: Vec<std::net::IpAddr>,
         /// HTTP API and /metrics.
         #[arg(long, default_value = "127.0.0.1:8080")]
         http: SocketAddr,
@@ -128,6 +132,7 @@ mod native {
         let mut config = NodeConfig::new(&args.chain_id, &args.contract, keypair);
         config.listen = args.listen.clone();
         config.bootstrap = args.bootstrap.clone();
+        config.tuning.ip_colocation_whitelist = args.score_ip_whitelist.clone();
 
         let relayer = if args.relayer {
             let rpc_url = args.rpc_url.clone().ok_or("--relayer needs --rpc-url")?;

@@ -15,7 +15,13 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub fn fast_tuning() -> GossipTuning {
-    GossipTuning { heartbeat: Duration::from_millis(100), heartbeat_initial_delay: Duration::from_millis(50), ..Default::default() }
+    GossipTuning {
+        heartbeat: Duration::from_millis(100),
+        heartbeat_initial_delay: Duration::from_millis(50),
+        // Every test node shares 127.0.0.1; real attackers and honest peers do not share an IP.
+        ip_colocation_whitelist: vec!["127.0.0.1".parse().unwrap()],
+        ..Default::default()
+    }
 }
 
 pub struct TestNode {
