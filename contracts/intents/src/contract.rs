@@ -79,7 +79,7 @@ fn byte_cost() -> u128 {
 fn decode(signed: Vec<Box<RawValue>>) -> Vec<Result<SignedIntent, IntentError>> {
     signed
         .iter()
-        .map(|raw| serde_json::from_str(raw.get()).map_err(|e| IntentError::new(ErrorCode::MessageMalformed, e.to_string())))
+        .map(|raw| serde_json::from_slice(raw.get().as_bytes()).map_err(|e| IntentError::new(ErrorCode::MessageMalformed, e.to_string())))
         .collect()
 }
 
@@ -307,7 +307,7 @@ impl Contract {
         let receiver = if msg.is_empty() {
             sender
         } else {
-            serde_json::from_str::<DepositMsg>(msg)
+            serde_json::from_slice::<DepositMsg>(msg.as_bytes())
                 .map_err(|e| IntentError::new(ErrorCode::MalformedDepositMessage, e.to_string()))?
                 .receiver_id
         };

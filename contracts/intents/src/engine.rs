@@ -60,7 +60,8 @@ fn amount_str<S: serde::Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
 
 /// Decides what a failing item does to the batch, and sees every verdict.
 pub trait Inspector {
-    fn on_executed(&mut self, index: u32, item: &ExecutedIntent);
+    /// An item passed; `changes` are its balance changes per (account, token).
+    fn on_executed(&mut self, index: u32, item: &ExecutedIntent, changes: &[BalanceDelta]);
     /// Returns true to abort the whole batch, false to roll the item back and go on.
     fn on_failed(&mut self, index: u32, item: Option<&ExecutedIntent>, error: &IntentError) -> bool;
     /// A batch-wide rule failed. Returns true to abort.
@@ -72,7 +73,7 @@ pub trait Inspector {
 pub struct Abort;
 
 impl Inspector for Abort {
-    fn on_executed(&mut self, _: u32, _: &ExecutedIntent) {}
+    fn on_executed(&mut self, _: u32, _: &ExecutedIntent, _: &[BalanceDelta]) {}
     fn on_failed(&mut self, _: u32, _: Option<&ExecutedIntent>, _: &IntentError) -> bool {
         true
     }
@@ -81,14 +82,38 @@ impl Inspector for Abort {
     }
 }
 
-/// `simulate_intents`: every item's verdict.
+/// A balance change: (account, token) and a signed amount.
+pub type BalanceDelta = ((AccountId, TokenId), i128);
+
+/// `simulate_intents`: every item's verdict and the net balance changes of the passing ones
+/// (kept only here, so `execute_intents` spends no gas on them).
 #[derive(Default)]
 pub struct Report {
     pub outcomes: Vec<ItemOutcome>,
+    pub balance_changes: BTreeMap<(AccountId, TokenId), i128>,
+}
+
+impl Report {
+    pub fn balance_change_list(&self) -> Vec<BalanceChange> {
+        self.balance_changes
+            .iter()
+            .filter(|(_, d)| **d != 0)
+            .map(|((account_id, token), delta)| BalanceChange {
+                account_id: account_id.clone(),
+                token: token.clone(),
+                delta: SignedAmount(*delta),
+            })
+            .collect()
+    }
 }
 
 impl Inspector for Report {
-    fn on_executed(&mut self, index: u32, item: &ExecutedIntent) {
+    fn on_executed(&mut self, index: u32, item: &ExecutedIntent, changes: &[BalanceDelta]) {
+        for (key, delta) in changes {
+            let total = self.balance_changes.entry(key.clone()).or_insert(0);
+            // Reports saturate beyond i128; balances themselves are exact u128.
+            *total = total.saturating_add(*delta);
+        }
         self.outcomes.push(ItemOutcome {
             index,
             intent_hash: Some(item.intent_hash),
@@ -119,8 +144,6 @@ pub struct BatchOutcome {
     pub withdrawals: Vec<Withdrawal>,
     /// Net storage bytes the batch adds.
     pub storage_bytes: i64,
-    /// Net balance change per (account, token) over the passing items.
-    pub balance_changes: BTreeMap<(AccountId, TokenId), i128>,
     /// NEP-297 log lines (`EVENT_JSON:...`), at most [`MAX_EVENT_LOG_BYTES`] in all.
     pub events: Vec<String>,
     /// A batch-wide failure (only simulate returns an outcome with one).
@@ -128,18 +151,6 @@ pub struct BatchOutcome {
 }
 
 impl BatchOutcome {
-    pub fn balance_change_list(&self) -> Vec<BalanceChange> {
-        self.balance_changes
-            .iter()
-            .filter(|(_, d)| **d != 0)
-            .map(|((account_id, token), delta)| BalanceChange {
-                account_id: account_id.clone(),
-                token: token.clone(),
-                delta: SignedAmount(*delta),
-            })
-            .collect()
-    }
-
     /// NEP-141 withdrawals: each needs 1 yoctoNEAR attached to `ft_transfer`, paid by the caller.
     pub fn nep141_withdrawals(&self) -> u128 {
         self.withdrawals.iter().filter(|w| matches!(w.token, TokenId::Nep141(_))).count() as u128
@@ -175,11 +186,7 @@ impl<'a, S: Storage, C: Crypto, I: Inspector> Engine<'a, S, C, I> {
             let result = item.and_then(|signed| self.apply(&signed, &mut effects));
             match result {
                 Ok(executed) => {
-                    self.inspector.on_executed(index, &executed);
-                    for ((account, token), delta) in effects.changes {
-                        let total = out.balance_changes.entry((account, token)).or_insert(0);
-                        *total = total.saturating_add(delta);
-                    }
+                    self.inspector.on_executed(index, &executed, &effects.changes);
                     diffs.extend(effects.diffs);
                     out.withdrawals.extend(effects.withdrawals);
                     out.executed.push(executed);
@@ -295,14 +302,13 @@ impl<'a, S: Storage, C: Crypto, I: Inspector> Engine<'a, S, C, I> {
 #[derive(Default)]
 struct ItemEffects {
     identity: Option<ExecutedIntent>,
-    changes: Vec<((AccountId, TokenId), i128)>,
+    changes: Vec<BalanceDelta>,
     diffs: Vec<BTreeMap<TokenId, SignedAmount>>,
     withdrawals: Vec<Withdrawal>,
 }
 
 impl ItemEffects {
     fn change(&mut self, account: &AccountId, token: &TokenId, amount: u128, credit: bool) {
-        // Reports saturate above i128::MAX; balances themselves are exact u128.
         let magnitude = i128::try_from(amount).unwrap_or(i128::MAX);
         self.changes.push(((account.clone(), token.clone()), if credit { magnitude } else { -magnitude }));
     }

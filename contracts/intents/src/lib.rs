@@ -45,8 +45,8 @@ pub fn simulate<S: Storage>(
         Err(failure) => unreachable!("simulation aborted: {failure}"),
     };
     SimulationReport {
+        balance_changes: report.balance_change_list(),
         outcomes: report.outcomes,
-        balance_changes: outcome.balance_change_list(),
         batch_error: outcome.batch_error.as_ref().map(ItemResult::from),
         storage_deposit_needed: Amount(execute_deposit_needed(&outcome, storage_byte_cost)),
     }

@@ -3,6 +3,7 @@
 //! when every item passed, a simulated item rolls back when it fails, and the byte count of what a
 //! batch adds is known before anything is written (NEAR charges `key + value + 40` bytes a record).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 /// Bytes NEAR counts for a record besides its key and value (`storage_num_extra_bytes_record`).
@@ -51,6 +52,9 @@ pub struct Overlay<'a, S: Storage> {
     undo: Vec<(Vec<u8>, Option<Option<Vec<u8>>>)>,
     /// Net bytes the changes add to the base (negative: they free storage).
     bytes_delta: i64,
+    /// Base values already read: each key costs one storage read per batch, however often the
+    /// engine and the byte accounting look at it (a read is ~0.06 TGas on chain).
+    read_cache: RefCell<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
 }
 
 /// A point to roll back to.
@@ -62,7 +66,7 @@ pub struct Checkpoint {
 
 impl<'a, S: Storage> Overlay<'a, S> {
     pub fn new(base: &'a S) -> Self {
-        Overlay { base, changes: BTreeMap::new(), undo: Vec::new(), bytes_delta: 0 }
+        Overlay { base, changes: BTreeMap::new(), undo: Vec::new(), bytes_delta: 0, read_cache: RefCell::default() }
     }
 
     /// Net storage bytes the buffered changes add.
@@ -102,10 +106,15 @@ impl<'a, S: Storage> Overlay<'a, S> {
 
 impl<S: Storage> Storage for Overlay<'_, S> {
     fn read(&self, key: &[u8]) -> Option<Vec<u8>> {
-        match self.changes.get(key) {
-            Some(change) => change.clone(),
-            None => self.base.read(key),
+        if let Some(change) = self.changes.get(key) {
+            return change.clone();
         }
+        if let Some(cached) = self.read_cache.borrow().get(key) {
+            return cached.clone();
+        }
+        let value = self.base.read(key);
+        self.read_cache.borrow_mut().insert(key.to_vec(), value.clone());
+        value
     }
     fn write(&mut self, key: &[u8], value: &[u8]) {
         self.set(key, Some(value.to_vec()));
@@ -154,6 +163,35 @@ mod tests {
         changes.apply_to(&mut base);
         assert_eq!(base.0.len(), 2);
         assert_eq!(base.usage(), 42 + 43);
+    }
+
+    /// Counts base reads.
+    struct Counting(MemoryStorage, std::cell::Cell<u32>);
+    impl Storage for Counting {
+        fn read(&self, key: &[u8]) -> Option<Vec<u8>> {
+            self.1.set(self.1.get() + 1);
+            self.0.read(key)
+        }
+        fn write(&mut self, key: &[u8], value: &[u8]) {
+            self.0.write(key, value)
+        }
+        fn remove(&mut self, key: &[u8]) {
+            self.0.remove(key)
+        }
+    }
+
+    #[test]
+    fn each_base_key_is_read_once() {
+        let mut base = MemoryStorage::default();
+        base.write(b"a", b"1");
+        let counting = Counting(base, Default::default());
+        let mut o = Overlay::new(&counting);
+        assert_eq!(o.read(b"a"), Some(b"1".to_vec()));
+        o.write(b"a", b"2");
+        o.read(b"a");
+        o.read(b"missing");
+        o.write(b"missing", b"x");
+        assert_eq!(counting.1.get(), 2);
     }
 
     #[test]
