@@ -48,6 +48,13 @@ pub fn load_wasm(crate_name: &str) -> Vec<u8> {
     })
 }
 
+/// Tier 2 runs when a sandbox binary is named by NEAR_SANDBOX_BIN_PATH, or when the user allows
+/// near-workspaces to download one (OUTPOST_SANDBOX_DOWNLOAD=1, a machine with internet).
+pub fn sandbox_available() -> bool {
+    std::env::var_os("NEAR_SANDBOX_BIN_PATH").is_some_and(|p| std::path::Path::new(&p).is_file())
+        || std::env::var("OUTPOST_SANDBOX_DOWNLOAD").is_ok_and(|v| v == "1")
+}
+
 /// A contract call to make.
 #[derive(Clone, Debug)]
 pub struct Call {

@@ -311,17 +311,7 @@ impl Contract {
                 .map_err(|e| IntentError::new(ErrorCode::MalformedDepositMessage, e.to_string()))?
                 .receiver_id
         };
-        let cost = storage_cost(crate::credit_storage_bytes(&NearStorage, &receiver, token), byte_cost());
-        if cost > 0 {
-            // A new (account, token) record: the receiver's NEAR in the ledger pays for it.
-            Ledger(NearStorage).debit(&receiver, &TokenId::Near, cost).map_err(|_| {
-                IntentError::new(
-                    ErrorCode::InsufficientStorageDeposit,
-                    format!("{receiver} needs {cost} yoctoNEAR in the ledger (call `deposit`) to hold a new token"),
-                )
-            })?;
-        }
-        let credit = crate::deposit(&mut NearStorage, &receiver, token, amount)?;
+        let credit = crate::receive_tokens(&mut NearStorage, &receiver, token, amount, byte_cost())?;
         env::log_str(&credit.event);
         Ok(())
     }

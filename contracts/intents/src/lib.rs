@@ -91,6 +91,38 @@ pub fn deposit<S: Storage>(storage: &mut S, account: &AccountId, token: &TokenId
     credit(storage, account, token, amount, "deposit")
 }
 
+/// A NEP-141 deposit: credits `amount` of `token` to `receiver`. A first record for that token is
+/// paid from the receiver's NEAR in the ledger (`ft_on_transfer` carries no NEAR to pay with).
+/// All or nothing: on error nothing is written, so the caller can refund the tokens.
+pub fn receive_tokens<S: Storage>(
+    storage: &mut S,
+    receiver: &AccountId,
+    token: &TokenId,
+    amount: u128,
+    storage_byte_cost: u128,
+) -> Result<Credit, IntentError> {
+    if amount == 0 {
+        return Err(ErrorCode::ZeroAmount.into());
+    }
+    let mut ledger = Ledger(Overlay::new(&*storage));
+    ledger.credit(receiver, token, amount)?;
+    let cost = storage_cost(ledger.0.bytes_delta(), storage_byte_cost);
+    if cost > 0 {
+        ledger.debit(receiver, &TokenId::Near, cost).map_err(|_| {
+            IntentError::new(
+                ErrorCode::InsufficientStorageDeposit,
+                format!("{receiver} needs {cost} yoctoNEAR in the ledger (call `deposit`) to hold a new token"),
+            )
+        })?;
+    }
+    let storage_bytes = ledger.0.bytes_delta();
+    ledger.0.into_changes().apply_to(storage);
+    Ok(Credit {
+        storage_bytes,
+        event: engine::event_line("deposit", [BalanceEvent { account_id: receiver, token, amount }]),
+    })
+}
+
 /// Storage bytes crediting `account` would add (0 when it already has a record for `token`).
 pub fn credit_storage_bytes<S: Storage>(storage: &S, account: &AccountId, token: &TokenId) -> i64 {
     let mut probe = Ledger(Overlay::new(storage));

@@ -309,3 +309,30 @@ fn overlay_reads_see_the_batch_so_far() {
     let ledger = Ledger(Overlay::new(&w.storage));
     assert_eq!(ledger.balance(&bob.account, &token()), 0);
 }
+
+#[test]
+fn token_deposits_pay_new_records_from_near_and_are_atomic() {
+    let mut w = World::new();
+    let carol = acc("carol.testnet");
+    // No NEAR in the ledger: refused, nothing written.
+    let err = outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 5, BYTE_COST).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InsufficientStorageDeposit);
+    assert!(w.storage.0.is_empty());
+    w.deposit(&carol, &TokenId::Near, NEAR_FOR_STORAGE);
+    let credit = outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 5, BYTE_COST).unwrap();
+    assert!(credit.storage_bytes > 0 && credit.event.contains("\"event\":\"deposit\""));
+    assert_eq!(w.balance(&carol, &token()), 5);
+    assert_eq!(w.balance(&carol, &TokenId::Near), NEAR_FOR_STORAGE - credit.storage_bytes as u128 * BYTE_COST);
+    // The record exists now: a second deposit costs no NEAR.
+    let near = w.balance(&carol, &TokenId::Near);
+    assert_eq!(outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 7, BYTE_COST).unwrap().storage_bytes, 0);
+    assert_eq!(w.balance(&carol, &TokenId::Near), near);
+    // An overflowing credit fails and leaves the NEAR alone.
+    let before = w.storage.clone();
+    let err = outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), u128::MAX, BYTE_COST).unwrap_err();
+    assert_eq!(err.code, ErrorCode::BalanceOverflow);
+    assert_eq!(w.storage, before);
+    assert_eq!(outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 0, BYTE_COST).unwrap_err().code, ErrorCode::ZeroAmount);
+}
+
+const NEAR_FOR_STORAGE: u128 = 10_000_000_000_000_000_000_000;
