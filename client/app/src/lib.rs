@@ -1,0 +1,1 @@
+//! Browser-only; see src/app.rs
