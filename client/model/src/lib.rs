@@ -25,3 +25,5 @@ pub mod words;
 pub(crate) mod testutil;
 
 pub use words::Problem;
+#[cfg(test)]
+mod sync_tests;
