@@ -150,6 +150,52 @@ pub async fn sync_once<C: Channel, O: NonceOracle>(
     report
 }
 
+/// Only the sending half of [`sync_once`] (the browser polls less often than it sends).
+pub async fn send_pass<C: Channel>(queue: &mut Queue, store: &impl Store, channels: &[C], policy: &Policy, now_ms: u64) -> Report {
+    let mut report = Report::default();
+    if let Err(e) = send_due::<C, NoOracle>(queue, store, channels, None, policy, now_ms, &mut report).await {
+        report.store_error = Some(e.0);
+    }
+    report
+}
+
+/// Only the polling half of [`sync_once`].
+pub async fn poll_pass<C: Channel, O: NonceOracle>(queue: &mut Queue, store: &impl Store, channels: &[C], oracle: Option<&O>, policy: &Policy, now_ms: u64) -> Report {
+    let mut report = Report::default();
+    if let Err(e) = poll(queue, store, channels, oracle, policy, now_ms, &mut report).await {
+        report.store_error = Some(e.0);
+    }
+    report
+}
+
+/// A [`NonceOracle`] for when there is no chain to ask.
+pub struct NoOracle;
+impl NonceOracle for NoOracle {
+    async fn nonce_used(&self, _: &Record) -> Result<bool, String> {
+        Err("no RPC".into())
+    }
+}
+
+/// Connectivity came back: queued records are retried at once instead of waiting out a backoff
+/// that offline-time failures grew. Returns the records to persist.
+pub fn retry_now(queue: &mut Queue, now_ms: u64) -> Vec<Record> {
+    let mut changed = Vec::new();
+    for r in queue.records.values_mut() {
+        if matches!(r.state, State::Queued) && r.next_attempt_ms > now_ms {
+            r.next_attempt_ms = now_ms;
+            changed.push(r.clone());
+        }
+    }
+    changed
+}
+
+impl Report {
+    /// Whether the pass changed anything the UI shows.
+    pub fn changed(&self) -> bool {
+        self.sent + self.failed_attempts + self.rejected + self.executed + self.chain_failed + self.requeued + self.expired > 0
+    }
+}
+
 fn now_ns(now_ms: u64) -> u64 {
     now_ms.saturating_mul(1_000_000)
 }

@@ -353,3 +353,25 @@ fn two_hundred_flaps_lose_and_duplicate_nothing() {
     );
     assert!(enqueued.len() > 50);
 }
+
+#[test]
+fn split_passes_and_retry_now() {
+    let mut w = World::new();
+    let r = rec(240);
+    let id = r.id.clone();
+    w.add(r);
+    w.relayer[0].online.set(true);
+    w.relayer[0].server_error.set(true);
+    let rep = block_on(send_pass(&mut w.q, &w.store, &w.relayer, &w.policy, NOW_MS));
+    assert!(rep.changed() && rep.failed_attempts == 1);
+    assert!(w.q.records[&id].next_attempt_ms > NOW_MS);
+    let changed = retry_now(&mut w.q, NOW_MS + 1);
+    assert_eq!(changed.len(), 1);
+    assert!(w.q.records[&id].due(NOW_MS + 1));
+    w.relayer[0].server_error.set(false);
+    assert_eq!(block_on(send_pass(&mut w.q, &w.store, &w.relayer, &w.policy, NOW_MS + 1)).sent, 1);
+    w.relayer[0].status.borrow_mut().insert(id.clone(), ChannelStatus::Failed { code: "X".into(), reason: "y".into(), tx_hash: None });
+    let rep = block_on(poll_pass(&mut w.q, &w.store, &w.relayer, None::<&NoOracle>, &w.policy, NOW_MS + 2));
+    assert_eq!(rep.chain_failed, 1);
+    assert_eq!(w.state(&id), "failed");
+}
