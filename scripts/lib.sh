@@ -36,3 +36,13 @@ ensure_npm_tools() {
   fi
   export PATH="$ROOT/scripts/tools/node_modules/.bin:$PATH"
 }
+
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock (the browser libp2p stack pins it).
+ensure_wasm_bindgen() {
+  local want
+  want=$(grep -A1 '^name = "wasm-bindgen"$' "$ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')
+  if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$want" ]; then
+    step "Installing wasm-bindgen-cli $want (takes 15-25 min on 2 cores)"
+    cargo install wasm-bindgen-cli --version "$want" --locked
+  fi
+}

@@ -179,10 +179,13 @@ pub fn app() -> Html {
     let screen = use_state(|| Screen::Keys);
     let refresh = {
         let rev = rev.setter();
-        let counter = Rc::new(Cell::new(0u32));
+        // One counter for the page's life: every refresh sets a new value, whichever render's
+        // callback (the sync loop keeps the first one) fires it.
+        let counter = use_mut_ref(|| 0u32);
         Callback::from(move |_| {
-            counter.set(counter.get().wrapping_add(1));
-            rev.set(counter.get());
+            let next = counter.borrow().wrapping_add(1);
+            *counter.borrow_mut() = next;
+            rev.set(next);
         })
     };
     {
