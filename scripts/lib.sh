@@ -46,3 +46,23 @@ ensure_wasm_bindgen() {
     cargo install wasm-bindgen-cli --version "$want" --locked
   fi
 }
+
+# Debian's chromium for the dApp's browser tests (Playwright's own browser download is not used).
+ensure_chromium() {
+  if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+    command -v apt-get >/dev/null || die "the dApp tests need Chromium: set CHROMIUM=/path/to/chromium"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    step "Installing Debian's chromium"
+    $sudo apt-get update && $sudo apt-get install -y chromium chromium-driver
+  fi
+}
+
+# playwright-core (no browser download), pinned in client/e2e/package-lock.json.
+ensure_e2e_tools() {
+  if [ ! -d "$ROOT/client/e2e/node_modules/playwright-core" ]; then
+    command -v npm >/dev/null || die "npm is needed for the dApp's browser tests; install Node.js 18+"
+    step "Installing npm tools for the dApp tests (playwright-core)"
+    (cd "$ROOT/client/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
