@@ -66,6 +66,33 @@ const posts = []; // every POST /intents body (parsed), duplicates included
 const accepted = new Map(); // intent hash -> SignedIntent
 const allowedKeys = new Set(['message', 'nonce', 'recipient', 'callback_url', 'public_key', 'signature']);
 const rawBodies = [];
+const relayerStatus = new Map(); // intent hash -> status body the relayer reports
+const usedNonces = new Set(); // nonces (base64) the fake chain reports as used
+const directTxs = []; // transactions received by send_tx, decoded and checked
+function decodeTx(buf) {
+  let o = 0;
+  const u32 = () => { const v = buf.readUInt32LE(o); o += 4; return v; };
+  const str = () => { const n = u32(); const v = buf.subarray(o, o + n).toString('utf8'); o += n; return v; };
+  const bytes = (n) => { const v = buf.subarray(o, o + n); o += n; return v; };
+  const tx = { signer_id: str() };
+  tx.key_type = buf[o++]; tx.public_key = bytes(32);
+  tx.nonce = buf.readBigUInt64LE(o); o += 8;
+  tx.receiver_id = str(); tx.block_hash = bytes(32);
+  const n = u32(); tx.actions = [];
+  for (let i = 0; i < n; i++) {
+    const tag = buf[o++]; const method = str(); const args = bytes(u32());
+    const gas = buf.readBigUInt64LE(o); o += 8; const deposit = bytes(16);
+    tx.actions.push({ tag, method, args: JSON.parse(args.toString()), gas, deposit });
+  }
+  const txBytes = buf.subarray(0, o);
+  tx.sig_type = buf[o++]; const sig = bytes(64);
+  tx.trailing = buf.length - o;
+  const hash = crypto.createHash('sha256').update(txBytes).digest();
+  const key = crypto.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), tx.public_key]), format: 'der', type: 'spki' });
+  tx.signature_valid = crypto.verify(null, hash, key, sig);
+  tx.hash = base58(hash);
+  return tx;
+}
 const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json' };
 let networkJson;
 const server = http.createServer((req, res) => {
@@ -87,13 +114,22 @@ const server = http.createServer((req, res) => {
     }
     if (req.method === 'GET' && url.pathname.startsWith('/intents/')) {
       const h = url.pathname.slice('/intents/'.length);
+      if (relayerStatus.has(h)) return json(200, { intent_hash: h, ...relayerStatus.get(h) });
       return accepted.has(h) ? json(200, { intent_hash: h, status: 'pending' }) : json(404, { code: 'UNKNOWN' });
     }
     if (req.method === 'POST' && url.pathname === '/rpc') {
       const r = JSON.parse(body);
       const p = r.params || {};
       const answer = (v) => json(200, { jsonrpc: '2.0', id: r.id, result: { result: [...Buffer.from(JSON.stringify(v))], logs: [], block_height: 1, block_hash: '11111111111111111111111111111111' } });
-      if (p.method_name === 'is_nonce_used') return answer(false);
+      const args = p.args_base64 ? JSON.parse(Buffer.from(p.args_base64, 'base64')) : {};
+      if (p.method_name === 'is_nonce_used') return answer(usedNonces.has(args.nonce));
+      if (p.method_name === 'simulate_intents') return answer({ outcomes: args.signed.map((_, index) => ({ index, result: { status: 'ok' } })), balance_changes: [], storage_deposit_needed: '1000' });
+      if (p.request_type === 'view_access_key') return json(200, { jsonrpc: '2.0', id: r.id, result: { nonce: 5, permission: 'FullAccess', block_height: 9, block_hash: base58(Buffer.alloc(32, 7)) } });
+      if (r.method === 'send_tx') {
+        const tx = decodeTx(Buffer.from(p.signed_tx_base64, 'base64'));
+        directTxs.push(tx);
+        return json(200, { jsonrpc: '2.0', id: r.id, result: { status: { SuccessValue: '' }, transaction: { hash: tx.hash } } });
+      }
       if (p.method_name === 'get_balance') return answer('5000000000000000000000000');
       return json(200, { jsonrpc: '2.0', id: r.id, error: { name: 'HANDLER_ERROR', cause: { name: 'UNKNOWN_ACCOUNT' }, message: 'unknown' } });
     }
@@ -358,6 +394,59 @@ try {
   expect(!everything.some((t) => t.includes(skText.slice(8))), 'no request contains the ed25519: secret key');
   expect(implicit === pkBytes.toString('hex'), 'the implicit account is the hex of the public key derived from the shown phrase');
   await screenshot('keys-unlocked');
+
+  // Balances over RPC.
+  await page.click('#balances');
+  await page.waitForSelector('#balance-list li');
+  expect((await text('#balance-list li')) === 'near: 5', 'balances: the ledger balance is read over RPC and shown in NEAR');
+
+  // Outcomes: the relayer reports one executed (with tx hash), the chain reports another's nonce used.
+  const [byRelayer, byNonce] = flapRecords.slice(0, 2);
+  relayerStatus.set(byRelayer.id, { status: 'executed', tx_hash: 'RelayerTxHash111' });
+  usedNonces.add(byNonce.signed.nonce);
+  await tab('queue');
+  await page.waitForSelector(`li.rec[data-id="${byRelayer.id}"][data-state="executed"]`, { timeout: 20_000 });
+  await page.waitForSelector(`li.rec[data-id="${byNonce.id}"][data-state="executed"]`, { timeout: 20_000 });
+  expect((await text(`li.rec[data-id="${byRelayer.id}"] .detail`)).includes('tx RelayerTxHash111'), 'executed per relayer status, with its tx hash');
+  expect((await text(`li.rec[data-id="${byNonce.id}"] .detail`)).includes('nonce used on chain'), 'executed when the chain reports the nonce used');
+
+  // Import a NEAR wallet seed phrase with a named account, then submit directly (own tx, own gas).
+  const vectors = JSON.parse(fs.readFileSync(new URL('../../contracts/protocol/tests/vectors/near-api-js.json', import.meta.url)));
+  const v = vectors.seed_phrases[0];
+  await tab('keys');
+  await page.click('#forget');
+  await page.click('#forget');
+  await page.waitForSelector('#keys-new');
+  await page.fill('#pass', PASSPHRASE);
+  await page.fill('#pass2', PASSPHRASE);
+  await page.fill('#named', 'alice.test.near');
+  await page.fill('#import-text', 'not a real phrase at all');
+  await page.click('#import');
+  expect((await text('#keys-msg')).includes('this one has 6'), 'import: a short phrase is explained in words');
+  await page.fill('#import-text', v.seed_phrase.replace('about', 'abot'));
+  await page.click('#import');
+  await page.waitForSelector('#keys-msg:has-text("abot")');
+  expect((await text('#keys-msg')).includes('word 12 (`abot`) is not in the BIP-39 word list'), 'import: a misspelt word is named');
+  await page.fill('#import-text', '  ' + v.seed_phrase.toUpperCase() + ' ');
+  await page.click('#import');
+  await page.waitForSelector('#public-key');
+  expect((await text('#public-key')) === v.public_key, 'import: the seed phrase gives the same key as near-api-js');
+  expect((await text('#named-account')) === 'alice.test.near', 'import: the named account is shown');
+  await composeTransfer('0.25', 'direct');
+  await tab('queue');
+  const directId = await page.locator('li.rec').first().getAttribute('data-id');
+  await page.locator(`li.rec[data-id="${directId}"] button.direct`).click();
+  await page.waitForSelector('#queue-msg:has-text("executed in transaction")', { timeout: 20_000 });
+  const dtx = directTxs.at(-1);
+  expect(dtx && dtx.signature_valid && dtx.trailing === 0, 'direct: the signed transaction verifies (ed25519 over sha256 of the borsh bytes)');
+  expect(dtx.signer_id === 'alice.test.near' && dtx.nonce === 6n && dtx.receiver_id === CONTRACT && dtx.block_hash.equals(Buffer.alloc(32, 7)), 'direct: signer, access-key nonce + 1, receiver and block hash are right');
+  expect(dtx.actions.length === 1 && dtx.actions[0].tag === 2 && dtx.actions[0].method === 'execute_intents' && intentHash(dtx.actions[0].args.signed[0]) === directId, 'direct: one FunctionCall execute_intents carrying the queued intent');
+  expect(Buffer.from(dtx.actions[0].deposit).readBigUInt64LE(0) === 1000n, 'direct: attaches the storage deposit simulate_intents asked for');
+  await page.waitForSelector(`li.rec[data-id="${directId}"][data-state="executed"]`);
+  expect((await text(`li.rec[data-id="${directId}"] .detail`)).includes(`tx ${dtx.hash}`), 'direct: the record is executed with the transaction hash');
+  await screenshot('queue-executed');
+  const everything2 = requests.map((r) => `${r.url}\n${r.body}`).concat(rawBodies);
+  expect(!everything2.some((t) => t.includes(v.secret_key.slice(8)) || t.toLowerCase().includes(v.seed_phrase.split(' ').slice(0, 3).join(' '))), 'no request contains the imported secret key or phrase');
 } catch (e) {
   try {
     await screenshot('failure');

@@ -250,7 +250,7 @@ pub fn app() -> Html {
         <ContextProvider<AppCtx> context={app_ctx}>
             <header>
                 <h1>{"Outpost"}</h1>
-                <span id="conn" class={if online {"badge ok"} else {"badge off"}} data-online={online.to_string()}>
+                <span id="conn" class={if online {"badge on"} else {"badge off"}} data-online={online.to_string()}>
                     { if online { "online" } else { "offline" } }
                 </span>
                 <span id="net-name" class="badge">{ c.network.borrow().name.clone() }</span>
