@@ -8,12 +8,16 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 # Where the optimized contracts land (documented in README.md).
 export OUTPOST_WASM_DIR="${OUTPOST_WASM_DIR:-$ROOT/target/near}"
 
-# Contract crates: wasm32 only (near-sdk refuses a native build without its unit-testing
-# feature; they are tested as built wasm in the NEAR VM instead).
+# Contracts built to wasm by scripts/build-contracts.sh.
 contract_crates() {
   echo outpost-token
-  [ -f "$ROOT/contracts/intents/Cargo.toml" ] && echo outpost-intents
-  return 0
+  echo outpost-intents
+}
+# Crates that build only for wasm32: the token is near-sdk through and through (near-sdk refuses
+# a native build without its unit-testing feature), so it is tested as wasm in the NEAR VM. The
+# intents crate keeps near-sdk wasm-only and its engine runs natively.
+wasm_only_crates() {
+  echo outpost-token
 }
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }

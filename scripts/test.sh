@@ -22,7 +22,7 @@ step "Contracts (optimized wasm)"
 
 step "Native tests: unit, property, NEAR VM (tier 1)"
 excludes=()
-for c in $(contract_crates); do excludes+=(--exclude "$c"); done
+for c in $(wasm_only_crates); do excludes+=(--exclude "$c"); done
 cargo test --locked --workspace "${excludes[@]}"
 
 step "dApp: build, then drive it in headless Chromium (tier 1)"
