@@ -18,6 +18,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CONTRACT = 'intents.test.near';
 const PASSPHRASE = 'correct horse battery staple';
 fs.mkdirSync(ART, { recursive: true });
+for (const f of fs.readdirSync(ART)) if (f.endsWith('.png')) fs.rmSync(path.join(ART, f)); // no stale screenshots
 
 const t0 = Date.now();
 const log = (...a) => console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
@@ -315,7 +316,18 @@ try {
   await page.waitForSelector('#verify-verdict[data-valid="false"]');
   expect((await text('li[data-check="signature"]')).includes('does not match'), 'verify: a tampered intent fails the signature check, in words');
   await screenshot('verify-tampered');
+  // Verify from a file.
+  await page.fill('#verify-text', '');
+  await page.setInputFiles('#verify-file', { name: 'intent.json', mimeType: 'application/json', buffer: Buffer.from(good) });
+  await page.waitForSelector('#verify-verdict[data-valid="true"]');
+  expect((await page.inputValue('#verify-text')) === good, 'verify: an intent loaded from a file is checked');
+  // Network: a bad custom config is refused in words; the sandbox preset comes from network.json.
   await tab('network');
+  await page.fill('#rpc-url', 'rpc.example.org');
+  await page.click('#save-custom');
+  expect((await text('#network-msg')).includes('the RPC URL must be an http:// or https:// address'), 'network: a bad custom RPC URL is explained');
+  await page.click('#use-sandbox');
+  await page.waitForSelector('#network-msg.ok');
   await screenshot('network');
 
   // Throughput of sign + validate in the page.
@@ -445,6 +457,34 @@ try {
   await page.waitForSelector(`li.rec[data-id="${directId}"][data-state="executed"]`);
   expect((await text(`li.rec[data-id="${directId}"] .detail`)).includes(`tx ${dtx.hash}`), 'direct: the record is executed with the transaction hash');
   await screenshot('queue-executed');
+
+  // Withdraw and swap offer: composed, validated and signed like transfers.
+  await tab('compose');
+  await page.selectOption('#kind', 'withdraw');
+  await page.fill('#amount', '0.5');
+  await page.fill('#receiver', 'alice.test.near');
+  await page.click('#sign');
+  await page.waitForSelector('#compose-status.ok:has-text("withdraw 0.5 NEAR")');
+  await page.selectOption('#kind', 'swap');
+  await page.fill('#give-token', 'near');
+  await page.fill('#give-amount', '1');
+  await page.fill('#get-token', 'near');
+  await page.fill('#get-amount', '2');
+  await page.waitForSelector('#err-get-token');
+  expect((await text('#err-get-token')).includes('gives one token and receives another'), 'swap: the same token on both sides is explained');
+  await page.fill('#get-token', 'nep141:token.test.near');
+  await page.fill('#get-amount', '250');
+  await page.click('#sign');
+  await page.waitForSelector('#compose-status.ok:has-text("swap offer")');
+  await screenshot('compose-swap');
+  for (let i = 0; i < 100; i++) {
+    const kinds = [...accepted.values()].map((x) => JSON.parse(x.message).actions[0].type);
+    if (kinds.includes('withdraw') && kinds.includes('token_diff')) break;
+    await page.waitForTimeout(100);
+  }
+  const swap = [...accepted.values()].map((x) => JSON.parse(x.message)).find((m) => m.actions[0].type === 'token_diff');
+  expect(swap && swap.actions[0].diff.near === '-1000000000000000000000000' && swap.actions[0].diff['nep141:token.test.near'] === '250', 'swap: the relayer got a token_diff giving 1 NEAR for 250 units');
+  expect([...accepted.values()].some((x) => JSON.parse(x.message).actions[0].type === 'withdraw'), 'withdraw: the relayer got it');
   const everything2 = requests.map((r) => `${r.url}\n${r.body}`).concat(rawBodies);
   expect(!everything2.some((t) => t.includes(v.secret_key.slice(8)) || t.toLowerCase().includes(v.seed_phrase.split(' ').slice(0, 3).join(' '))), 'no request contains the imported secret key or phrase');
 } catch (e) {

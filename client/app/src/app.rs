@@ -697,11 +697,17 @@ fn queue_screen() -> Html {
                     "direct" => match submit_direct(&c, &id).await {
                         Ok(hash) => {
                             let mut q = c.queue.lock().await;
-                            let mut r = q.records[&id].clone();
-                            if r.apply(outpost_client_model::queue::Event::Executed { tx_hash: Some(hash.clone()) }, now_ms(), 0) {
-                                let _ = c.db.put(std::slice::from_ref(&r)).await;
-                                q.records.insert(id.clone(), r);
-                                c.publish(&q);
+                            // The record may have been removed meanwhile; the transaction stands anyway.
+                            if let Some(mut r) = q.records.get(&id).cloned() {
+                                if r.apply(outpost_client_model::queue::Event::Executed { tx_hash: Some(hash.clone()) }, now_ms(), 0) {
+                                    match c.db.put(std::slice::from_ref(&r)).await {
+                                        Ok(()) => {
+                                            q.records.insert(id.clone(), r);
+                                            c.publish(&q);
+                                        }
+                                        Err(e) => *c.banner.borrow_mut() = Some(e.0),
+                                    }
+                                }
                             }
                             Ok(format!("executed in transaction {hash}"))
                         }
