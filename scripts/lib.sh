@@ -40,3 +40,33 @@ ensure_npm_tools() {
   fi
   export PATH="$ROOT/scripts/tools/node_modules/.bin:$PATH"
 }
+
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock (the browser libp2p stack pins it).
+ensure_wasm_bindgen() {
+  local want
+  want=$(grep -A1 '^name = "wasm-bindgen"$' "$ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')
+  if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$want" ]; then
+    step "Installing wasm-bindgen-cli $want (takes 15-25 min on 2 cores)"
+    cargo install wasm-bindgen-cli --version "$want" --locked
+  fi
+}
+
+# Debian's chromium for the dApp's browser tests (Playwright's own browser download is not used).
+ensure_chromium() {
+  if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+    command -v apt-get >/dev/null || die "the dApp tests need Chromium: set CHROMIUM=/path/to/chromium"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    step "Installing Debian's chromium"
+    $sudo apt-get update && $sudo apt-get install -y chromium chromium-driver
+  fi
+}
+
+# playwright-core (no browser download), pinned in client/e2e/package-lock.json.
+ensure_e2e_tools() {
+  if [ ! -d "$ROOT/client/e2e/node_modules/playwright-core" ]; then
+    command -v npm >/dev/null || die "npm is needed for the dApp's browser tests; install Node.js 18+"
+    step "Installing npm tools for the dApp tests (playwright-core)"
+    (cd "$ROOT/client/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

@@ -25,6 +25,17 @@ excludes=()
 for c in $(wasm_only_crates); do excludes+=(--exclude "$c"); done
 cargo test --locked --workspace "${excludes[@]}"
 
+step "dApp: build, then drive it in headless Chromium (tier 1)"
+ensure_chromium
+ensure_e2e_tools
+export OUTPOST_CLIENT_DIR="${OUTPOST_CLIENT_DIR:-$ROOT/target/client}"
+"$ROOT/scripts/build-client.sh"
+mkdir -p "$ROOT/target/reports"
+artifacts="$ROOT/target/reports/client-e2e"
+info "screenshots and report.json: $artifacts"
+node "$ROOT/client/e2e/e2e.mjs" "$OUTPOST_CLIENT_DIR" "$artifacts"
+cp "$artifacts/report.md" "$ROOT/target/reports/client.md"
+
 step "Reports"
 for f in "$ROOT"/target/reports/*.md; do [ -f "$f" ] && { info "$f"; cat "$f"; echo; }; done
 info "all tests passed in $(( $(date +%s) - start )) s"
