@@ -8,12 +8,16 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 # Where the optimized contracts land (documented in README.md).
 export OUTPOST_WASM_DIR="${OUTPOST_WASM_DIR:-$ROOT/target/near}"
 
-# Contract crates: wasm32 only (near-sdk refuses a native build without its unit-testing
-# feature; they are tested as built wasm in the NEAR VM instead).
+# Contracts built to wasm by scripts/build-contracts.sh.
 contract_crates() {
   echo outpost-token
-  [ -f "$ROOT/contracts/intents/Cargo.toml" ] && echo outpost-intents
-  return 0
+  echo outpost-intents
+}
+# Crates that build only for wasm32: the token is near-sdk through and through (near-sdk refuses
+# a native build without its unit-testing feature), so it is tested as wasm in the NEAR VM. The
+# intents crate keeps near-sdk wasm-only and its engine runs natively.
+wasm_only_crates() {
+  echo outpost-token
 }
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -37,28 +41,40 @@ ensure_npm_tools() {
   export PATH="$ROOT/scripts/tools/node_modules/.bin:$PATH"
 }
 
-# Debian chromium for the browser tests (headless, driven by Playwright).
-ensure_chromium() {
-  if [ ! -x /usr/bin/chromium ]; then
-    step "Installing Debian chromium"
-    apt-get update && apt-get install -y chromium chromium-driver
-  fi
-}
-
-# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock (0.2.108, pinned by libp2p 0.57).
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock (the browser libp2p stack pins it).
 ensure_wasm_bindgen() {
-  local want have
-  want=$(grep -A1 '^name = "wasm-bindgen"$' "$ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"$/\1/p')
-  have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
-  if [ "$have" != "$want" ]; then
-    step "Installing wasm-bindgen-cli $want (15-25 min cold)"
+  local want
+  want=$(grep -A1 '^name = "wasm-bindgen"$' "$ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')
+  if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$want" ]; then
+    step "Installing wasm-bindgen-cli $want (takes 15-25 min on 2 cores)"
     cargo install wasm-bindgen-cli --version "$want" --locked
   fi
 }
 
-# npm packages of one folder, from its lockfile, when missing.
+# Debian's chromium for the dApp's browser tests (Playwright's own browser download is not used).
+ensure_chromium() {
+  if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+    command -v apt-get >/dev/null || die "the dApp tests need Chromium: set CHROMIUM=/path/to/chromium"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    step "Installing Debian's chromium"
+    $sudo apt-get update && $sudo apt-get install -y chromium chromium-driver
+  fi
+}
+
+# playwright-core (no browser download), pinned in client/e2e/package-lock.json.
+ensure_e2e_tools() {
+  if [ ! -d "$ROOT/client/e2e/node_modules/playwright-core" ]; then
+    command -v npm >/dev/null || die "npm is needed for the dApp's browser tests; install Node.js 18+"
+    step "Installing npm tools for the dApp tests (playwright-core)"
+    (cd "$ROOT/client/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# npm packages of one folder, from its lockfile, when missing (p2p's browser test).
 ensure_npm_ci() {
   if [ ! -d "$1/node_modules" ]; then
+    command -v npm >/dev/null || die "npm is needed for the p2p browser test; install Node.js 18+"
     (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }

@@ -22,17 +22,28 @@ step "Contracts (optimized wasm)"
 
 step "Native tests: unit, property, NEAR VM (tier 1)"
 excludes=()
-for c in $(contract_crates); do excludes+=(--exclude "$c"); done
+for c in $(wasm_only_crates); do excludes+=(--exclude "$c"); done
 cargo test --locked --workspace "${excludes[@]}"
+
+step "dApp: build, then drive it in headless Chromium (tier 1)"
+ensure_chromium
+ensure_e2e_tools
+export OUTPOST_CLIENT_DIR="${OUTPOST_CLIENT_DIR:-$ROOT/target/client}"
+"$ROOT/scripts/build-client.sh"
+mkdir -p "$ROOT/target/reports"
+artifacts="$ROOT/target/reports/client-e2e"
+info "screenshots and report.json: $artifacts"
+node "$ROOT/client/e2e/e2e.mjs" "$OUTPOST_CLIENT_DIR" "$artifacts"
+cp "$artifacts/report.md" "$ROOT/target/reports/client.md"
 
 step "P2P: the wasm browser node in headless Chromium publishing to native nodes"
 ensure_chromium
 ensure_wasm_bindgen
 ensure_npm_ci "$ROOT/p2p/browser/test"
 cargo build --locked -p outpost-p2p-browser --target wasm32-unknown-unknown
-# outpost-node was built by `cargo test` above (its integration tests need it).
 pkg="$CARGO_TARGET_DIR/browser-test/pkg"
 wasm-bindgen --target web --out-dir "$pkg" "$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug/outpost_p2p_browser.wasm"
+# outpost-node was built by `cargo test` above (its integration tests need it).
 node "$ROOT/p2p/browser/test/run.mjs" "$CARGO_TARGET_DIR/debug/outpost-node" "$pkg"
 
 step "Reports"

@@ -14,10 +14,10 @@ use near_vm_runner::logic::errors::FunctionCallError;
 use near_vm_runner::logic::mocks::mock_external::{MockAction, MockedExternal};
 use near_vm_runner::logic::types::{PromiseResult, ReturnData};
 use near_vm_runner::logic::VMContext;
-use near_vm_runner::ContractCode;
+use near_vm_runner::{ContractCode, MockContractRuntimeCache};
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub use near_primitives_core::version::PROTOCOL_VERSION as NEWEST_PROTOCOL;
 pub use near_vm_runner::logic::mocks::mock_external::MockAction as Receipt;
@@ -46,6 +46,13 @@ pub fn load_wasm(crate_name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| {
         panic!("{}: {e}. Build the contracts first: scripts/build-contracts.sh", path.display())
     })
+}
+
+/// Tier 2 runs when a sandbox binary is named by NEAR_SANDBOX_BIN_PATH, or when the user allows
+/// near-workspaces to download one (OUTPOST_SANDBOX_DOWNLOAD=1, a machine with internet).
+pub fn sandbox_available() -> bool {
+    std::env::var_os("NEAR_SANDBOX_BIN_PATH").is_some_and(|p| std::path::Path::new(&p).is_file())
+        || std::env::var("OUTPOST_SANDBOX_DOWNLOAD").is_ok_and(|v| v == "1")
 }
 
 /// A contract call to make.
@@ -115,6 +122,10 @@ pub struct Outcome {
     pub receipts: Vec<MockAction>,
     /// Storage usage of the contract account after the call.
     pub storage_usage: u64,
+    /// Gas spent in wasm instructions (the rest is host functions and actions).
+    pub wasm_gas: u64,
+    /// nearcore's gas profile: host function and action costs.
+    pub profile: String,
 }
 
 impl Outcome {
@@ -245,7 +256,7 @@ impl Vm {
         let trie_before = self.ext.fake_trie.clone();
         let actions_before = self.ext.action_log.len();
         let gas_counter = context.make_gas_counter(&wasm_config);
-        let prepared = near_vm_runner::prepare(&self.ext, wasm_config, None, gas_counter, &call.method);
+        let prepared = near_vm_runner::prepare(&self.ext, wasm_config, Some(compiled_cache()), gas_counter, &call.method);
         let outcome = near_vm_runner::run(prepared, &mut self.ext, &context, Arc::clone(&self.config.fees))
             .unwrap_or_else(|e| panic!("VM error (not a contract failure): {e:?}"));
         let receipts: Vec<MockAction> = self.ext.action_log.drain(actions_before..).collect();
@@ -270,6 +281,8 @@ impl Vm {
             logs: outcome.logs.clone(),
             burnt_gas: outcome.burnt_gas.as_gas(),
             storage_usage: self.storage_usage,
+            wasm_gas: outcome.profile.get_wasm_cost().as_gas(),
+            profile: format!("{:?}", outcome.profile),
         }
     }
 
@@ -278,6 +291,13 @@ impl Vm {
     pub fn view(&mut self, method: &str, args: serde_json::Value) -> serde_json::Value {
         self.call(&Call::view(method, args)).json()
     }
+}
+
+/// Compiled contracts, shared by every VM in the process: compiling a 300 KB contract takes longer
+/// than running it, and the cache key covers the code and the VM config.
+fn compiled_cache() -> &'static MockContractRuntimeCache {
+    static CACHE: OnceLock<MockContractRuntimeCache> = OnceLock::new();
+    CACHE.get_or_init(MockContractRuntimeCache::default)
 }
 
 fn describe(err: &FunctionCallError) -> String {

@@ -71,6 +71,11 @@ codes! {
     BalanceOverflow => "BALANCE_OVERFLOW", "the balance would overflow";
     KeyAlreadyExists => "KEY_ALREADY_EXISTS", "the key is already registered";
     KeyNotFound => "KEY_NOT_FOUND", "the key is not registered";
+    TooManyKeys => "TOO_MANY_KEYS", "the account has the most keys allowed";
+    MalformedDepositMessage => "MALFORMED_DEPOSIT_MESSAGE", "ft_transfer_call msg must be empty or {\"receiver_id\": \"...\"}";
+    NotOwner => "NOT_OWNER", "only the contract owner may do this";
+    DepositRequired => "DEPOSIT_REQUIRED", "attach the deposit this call needs";
+    EventsTooLarge => "EVENTS_TOO_LARGE", "the batch's events exceed NEAR's log limit; split the batch";
     ImplicitKeyFixed => "IMPLICIT_KEY_FIXED", "an implicit account's own key cannot be removed";
     InsufficientStorageDeposit => "INSUFFICIENT_STORAGE_DEPOSIT", "not enough NEAR in the ledger to pay for storage";
     Paused => "PAUSED", "the contract is paused";

@@ -277,3 +277,20 @@ fn batch_failures_format_and_parse() {
     assert_eq!(BatchFailure::find_in(&batch.to_string()), Some(batch));
     assert_eq!(BatchFailure::find_in("Smart contract panicked: something else"), None);
 }
+
+#[test]
+fn actions_decode_strictly() {
+    let ok = r#"{"type":"withdraw","token":"near","amount":"5","receiver_id":"a.testnet"}"#;
+    assert!(matches!(serde_json::from_str::<Action>(ok).unwrap(), Action::Withdraw { memo: None, .. }));
+    for (bad, why) in [
+        (r#"{"type":"transfer","token":"near","amount":"5"}"#, "transfer needs `receiver_id`"),
+        (r#"{"type":"token_diff","diff":{},"memo":"x"}"#, "`memo` is not a field of token_diff"),
+        (r#"{"type":"add_public_key"}"#, "add_public_key needs `public_key`"),
+        (r#"{"type":"transfer","token":"near","amount":"5","receiver_id":"a.testnet","extra":1}"#, "unknown field `extra`"),
+        (r#"{"token":"near"}"#, "missing field `type`"),
+        (r#"{"type":"mint"}"#, "unknown variant `mint`"),
+    ] {
+        let err = serde_json::from_str::<Action>(bad).unwrap_err().to_string();
+        assert!(err.contains(why), "{bad}: {err}");
+    }
+}

@@ -1,0 +1,18 @@
+// Keeps the app shell available offline: install caches these files, fetch answers them from the
+// cache first. Nothing else (relayer, RPC) is cached. VERSION is replaced by the build script with
+// a hash of the build, so a new build replaces the old cache.
+const VERSION = '__OUTPOST_BUILD__';
+const SHELL = ['./', './index.html', './style.css', './outpost_client_app.js', './outpost_client_app_bg.wasm', './network.json'];
+self.addEventListener('install', (e) => {
+  e.waitUntil(caches.open(VERSION).then((c) => Promise.all(SHELL.map((u) => c.add(u).catch(() => null)))).then(() => self.skipWaiting()));
+});
+self.addEventListener('activate', (e) => {
+  e.waitUntil(caches.keys().then((keys) => Promise.all(keys.filter((k) => k !== VERSION).map((k) => caches.delete(k)))).then(() => self.clients.claim()));
+});
+self.addEventListener('fetch', (e) => {
+  const url = new URL(e.request.url);
+  if (e.request.method !== 'GET' || url.origin !== self.location.origin) return;
+  const path = url.pathname.replace(/^.*\//, './');
+  if (!SHELL.includes(path === './' ? './' : path)) return;
+  e.respondWith(caches.match(e.request, { ignoreSearch: true }).then((hit) => hit || fetch(e.request)));
+});

@@ -1,0 +1,522 @@
+// End-to-end test of the dApp in headless Chromium, driven like a person.
+//   node e2e.mjs <built dApp folder> <artifacts folder>
+// A local server on 127.0.0.1 (this process) serves the dApp, a relayer endpoint that records
+// every request, and a JSON-RPC endpoint for views. Screenshots and a JSON report of the measured
+// figures go to the artifacts folder. Exits non-zero on the first failed expectation.
+import { chromium } from 'playwright-core';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import crypto from 'node:crypto';
+import zlib from 'node:zlib';
+
+const DIST = path.resolve(process.argv[2] || '../../target/client');
+const ART = path.resolve(process.argv[3] || '../../target/client-e2e');
+const FLAPS = Number(process.env.OUTPOST_FLAPS || 60);
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CONTRACT = 'intents.test.near';
+const PASSPHRASE = 'correct horse battery staple';
+fs.mkdirSync(ART, { recursive: true });
+for (const f of fs.readdirSync(ART)) if (f.endsWith('.png')) fs.rmSync(path.join(ART, f)); // no stale screenshots
+
+const t0 = Date.now();
+const log = (...a) => console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+function expect(cond, what) {
+  if (!cond) throw new Error(`expectation failed: ${what}`);
+  log('ok:', what);
+}
+
+// ---- NEP-413 hash (the relayer's intent id), independent of the Rust code ----
+function borshString(s) {
+  const b = Buffer.from(s, 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(b.length);
+  return Buffer.concat([len, b]);
+}
+const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+function base58(buf) {
+  let n = BigInt('0x' + (buf.toString('hex') || '0'));
+  let out = '';
+  while (n > 0n) { out = B58[Number(n % 58n)] + out; n /= 58n; }
+  for (const b of buf) { if (b === 0) out = '1' + out; else break; }
+  return out;
+}
+function intentHash(si) {
+  const tag = Buffer.alloc(4);
+  tag.writeUInt32LE(2 ** 31 + 413);
+  const cb = si.callback_url == null ? Buffer.from([0]) : Buffer.concat([Buffer.from([1]), borshString(si.callback_url)]);
+  const bytes = Buffer.concat([tag, borshString(si.message), Buffer.from(si.nonce, 'base64'), borshString(si.recipient), cb]);
+  return base58(crypto.createHash('sha256').update(bytes).digest());
+}
+// NEAR wallets' key from a seed phrase: BIP-39 seed, SLIP-10 ed25519 m/44'/397'/0'.
+function seedFromPhrase(phrase) {
+  const seed = crypto.pbkdf2Sync(Buffer.from(phrase.normalize('NFKD')), Buffer.from('mnemonic'), 2048, 64, 'sha512');
+  let I = crypto.createHmac('sha512', 'ed25519 seed').update(seed).digest();
+  for (const idx of [44, 397, 0]) {
+    const data = Buffer.alloc(37);
+    I.copy(data, 1, 0, 32);
+    data.writeUInt32BE((idx | 0x80000000) >>> 0, 33);
+    I = crypto.createHmac('sha512', I.subarray(32)).update(data).digest();
+  }
+  return I.subarray(0, 32);
+}
+
+// ---- The local server: static dApp + relayer + RPC ----
+const posts = []; // every POST /intents body (parsed), duplicates included
+const accepted = new Map(); // intent hash -> SignedIntent
+const allowedKeys = new Set(['message', 'nonce', 'recipient', 'callback_url', 'public_key', 'signature']);
+const rawBodies = [];
+const relayerStatus = new Map(); // intent hash -> status body the relayer reports
+const usedNonces = new Set(); // nonces (base64) the fake chain reports as used
+const directTxs = []; // transactions received by send_tx, decoded and checked
+function decodeTx(buf) {
+  let o = 0;
+  const u32 = () => { const v = buf.readUInt32LE(o); o += 4; return v; };
+  const str = () => { const n = u32(); const v = buf.subarray(o, o + n).toString('utf8'); o += n; return v; };
+  const bytes = (n) => { const v = buf.subarray(o, o + n); o += n; return v; };
+  const tx = { signer_id: str() };
+  tx.key_type = buf[o++]; tx.public_key = bytes(32);
+  tx.nonce = buf.readBigUInt64LE(o); o += 8;
+  tx.receiver_id = str(); tx.block_hash = bytes(32);
+  const n = u32(); tx.actions = [];
+  for (let i = 0; i < n; i++) {
+    const tag = buf[o++]; const method = str(); const args = bytes(u32());
+    const gas = buf.readBigUInt64LE(o); o += 8; const deposit = bytes(16);
+    tx.actions.push({ tag, method, args: JSON.parse(args.toString()), gas, deposit });
+  }
+  const txBytes = buf.subarray(0, o);
+  tx.sig_type = buf[o++]; const sig = bytes(64);
+  tx.trailing = buf.length - o;
+  const hash = crypto.createHash('sha256').update(txBytes).digest();
+  const key = crypto.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), tx.public_key]), format: 'der', type: 'spki' });
+  tx.signature_valid = crypto.verify(null, hash, key, sig);
+  tx.hash = base58(hash);
+  return tx;
+}
+const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json' };
+let networkJson;
+const server = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    rawBodies.push(`${req.method} ${req.url} ${body}`);
+    const url = new URL(req.url, 'http://x');
+    const json = (code, obj) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(obj)); };
+    if (req.method === 'POST' && url.pathname === '/intents') {
+      let si;
+      try { si = JSON.parse(body); } catch { return json(400, { code: 'MESSAGE_MALFORMED', detail: 'not JSON' }); }
+      posts.push(si);
+      const extra = Object.keys(si).filter((k) => !allowedKeys.has(k));
+      if (extra.length) return json(400, { code: 'MESSAGE_MALFORMED', detail: `unknown fields ${extra}` });
+      const h = intentHash(si);
+      accepted.set(h, si);
+      return json(202, { intent_hash: h });
+    }
+    if (req.method === 'GET' && url.pathname.startsWith('/intents/')) {
+      const h = url.pathname.slice('/intents/'.length);
+      if (relayerStatus.has(h)) return json(200, { intent_hash: h, ...relayerStatus.get(h) });
+      return accepted.has(h) ? json(200, { intent_hash: h, status: 'pending' }) : json(404, { code: 'UNKNOWN' });
+    }
+    if (req.method === 'POST' && url.pathname === '/rpc') {
+      const r = JSON.parse(body);
+      const p = r.params || {};
+      const answer = (v) => json(200, { jsonrpc: '2.0', id: r.id, result: { result: [...Buffer.from(JSON.stringify(v))], logs: [], block_height: 1, block_hash: '11111111111111111111111111111111' } });
+      const args = p.args_base64 ? JSON.parse(Buffer.from(p.args_base64, 'base64')) : {};
+      if (p.method_name === 'is_nonce_used') return answer(usedNonces.has(args.nonce));
+      if (p.method_name === 'simulate_intents') return answer({ outcomes: args.signed.map((_, index) => ({ index, result: { status: 'ok' } })), balance_changes: [], storage_deposit_needed: '1000' });
+      if (p.request_type === 'view_access_key') return json(200, { jsonrpc: '2.0', id: r.id, result: { nonce: 5, permission: 'FullAccess', block_height: 9, block_hash: base58(Buffer.alloc(32, 7)) } });
+      if (r.method === 'send_tx') {
+        const tx = decodeTx(Buffer.from(p.signed_tx_base64, 'base64'));
+        directTxs.push(tx);
+        return json(200, { jsonrpc: '2.0', id: r.id, result: { status: { SuccessValue: '' }, transaction: { hash: tx.hash } } });
+      }
+      if (p.method_name === 'get_balance') return answer('5000000000000000000000000');
+      return json(200, { jsonrpc: '2.0', id: r.id, error: { name: 'HANDLER_ERROR', cause: { name: 'UNKNOWN_ACCOUNT' }, message: 'unknown' } });
+    }
+    if (url.pathname === '/network.json') return json(200, networkJson);
+    const file = path.join(DIST, url.pathname === '/' ? 'index.html' : path.normalize(url.pathname));
+    if (!file.startsWith(DIST) || !fs.existsSync(file)) { res.writeHead(404); return res.end(); }
+    res.writeHead(200, { 'content-type': MIME[path.extname(file)] || 'application/octet-stream' });
+    res.end(fs.readFileSync(file));
+  });
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const BASE = `http://127.0.0.1:${server.address().port}`;
+networkJson = { networks: [{ name: 'sandbox', chain_id: 'localnet', rpc_url: `${BASE}/rpc`, intents_contract: CONTRACT, relayer_url: BASE, peers: [] }] };
+
+const report = {};
+const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-'));
+const context = await chromium.launchPersistentContext(userDir, {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+// Every request the page (or its service worker) makes, for the key-material check.
+const requests = [];
+context.on('request', (r) => requests.push({ url: r.url(), body: r.postData() || '' }));
+const page = context.pages()[0] || (await context.newPage());
+page.on('pageerror', (e) => log('page error:', e.message));
+let shot = 0;
+const screenshot = async (name) => page.screenshot({ path: path.join(ART, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+const text = async (sel) => (await page.locator(sel).first().textContent({ timeout: 10_000 })) || '';
+const tab = async (name) => page.click(`#tab-${name}`);
+const ready = async () => page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+const queued = async (n) => page.waitForFunction((n) => document.querySelectorAll('li.rec[data-state="queued"]').length === n, n, { timeout: 20_000 });
+
+async function unlock() {
+  await tab('keys');
+  await page.fill('#unlock-pass', PASSPHRASE);
+  await page.click('#unlock');
+  await page.waitForSelector('#lock-state:text("unlocked")');
+  return Number(await page.getAttribute('#unlock-ms', 'data-ms'));
+}
+async function composeTransfer(amount, memo = '') {
+  await tab('compose');
+  const prev = (await page.locator('#compose-status').count()) ? await text('#compose-status') : '';
+  await page.fill('#amount', String(amount));
+  await page.fill('#receiver', 'bob.testnet');
+  await page.fill('#memo', memo);
+  await page.click('#sign');
+  await page.waitForFunction((prev) => {
+    const el = document.querySelector('#compose-status.ok');
+    return el && el.textContent.startsWith('queued') && el.textContent !== prev;
+  }, prev, { timeout: 10_000 });
+  const status = await text('#compose-status');
+  await page.waitForFunction(() => !document.querySelector('#amount').value); // form reset after queueing
+  return status;
+}
+async function idbIds() {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('outpost');
+    open.onsuccess = () => {
+      const req = open.result.transaction('queue').objectStore('queue').getAll();
+      req.onsuccess = () => { resolve(req.result.map((r) => JSON.parse(r.json))); open.result.close(); };
+      req.onerror = () => reject(req.error);
+    };
+    open.onerror = () => reject(open.error);
+  }));
+}
+
+try {
+  // 1. First visit: time to interactive, create a key with a passphrase.
+  const nav0 = Date.now();
+  await page.goto(BASE);
+  await ready();
+  report.time_to_interactive_ms = await page.evaluate(() => performance.getEntriesByName('outpost-interactive')[0]?.startTime);
+  report.time_to_interactive_wall_ms = Date.now() - nav0;
+  log('time to interactive', report.time_to_interactive_ms, 'ms');
+  await screenshot('keys-empty');
+  await page.fill('#pass', 'short');
+  await page.fill('#pass2', 'short');
+  await page.click('#create');
+  expect((await text('#keys-msg')).includes('at least 8 characters'), 'a short passphrase is refused in words');
+  await page.fill('#pass', PASSPHRASE);
+  await page.fill('#pass2', PASSPHRASE);
+  const c0 = Date.now();
+  await page.click('#create');
+  await page.waitForSelector('#seed-phrase', { timeout: 20_000 });
+  report.create_key_ms = Date.now() - c0;
+  const phrase = (await text('#seed-phrase')).trim();
+  const implicit = (await text('#implicit-account')).trim();
+  expect(phrase.split(' ').length === 12, 'a 12-word seed phrase is shown once');
+  expect(/^[0-9a-f]{64}$/.test(implicit), `implicit account id shown (${implicit.slice(0, 12)}…)`);
+  await screenshot('keys-created');
+  // The offline cache must be in place before going offline.
+  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  await page.waitForFunction(async () => {
+    const names = await caches.keys();
+    for (const n of names) { if (await (await caches.open(n)).match('./outpost_client_app_bg.wasm')) return true; }
+    return false;
+  }, null, { timeout: 20_000 });
+
+  // 2. Compose: validation errors as the user types.
+  await tab('compose');
+  await page.fill('#amount', '0');
+  await page.fill('#receiver', 'bob.testnet');
+  await page.waitForSelector('#err-amount');
+  expect((await text('#err-amount')).includes('the amount must be greater than zero'), 'zero amount: error next to the amount');
+  await page.fill('#amount', '1');
+  await page.fill('#receiver', 'Not An Account!');
+  await page.waitForSelector('#err-receiver');
+  expect((await text('#err-receiver')).startsWith('not a valid NEAR account id'), 'bad receiver: error next to the receiver');
+  await page.fill('#receiver', 'bob.testnet');
+  await page.fill('#memo', 'x'.repeat(300));
+  await page.waitForSelector('#err-memo');
+  expect((await text('#err-memo')).includes('the memo is too long') && (await text('#err-memo')).includes('300 bytes, at most 256'), 'over-long memo: error next to the memo');
+  expect((await page.locator('#err-amount').count()) === 0 && (await page.locator('#err-receiver').count()) === 0, 'fixed fields lose their errors');
+  await screenshot('compose-errors');
+
+  // 3. Sign one online, then go offline and queue two.
+  await composeTransfer('1.5', 'lunch');
+  await page.waitForFunction(() => true);
+  for (let i = 0; i < 100 && accepted.size < 1; i++) await page.waitForTimeout(100);
+  expect(accepted.size === 1, 'online: the signed intent reaches the relayer');
+  await context.setOffline(true);
+  await page.waitForSelector('#conn[data-online="false"]');
+  const before = posts.length;
+  await composeTransfer('2');
+  await composeTransfer('3', 'offline');
+  await tab('queue');
+  await queued(2);
+  const offlineIds = (await idbIds()).filter((r) => r.state.state === 'queued').map((r) => r.id).sort();
+  expect(offlineIds.length === 2, 'offline: two records in IndexedDB, state queued');
+  await screenshot('queue-offline');
+  await page.reload(); // still offline: the service worker serves the app
+  await ready();
+  await page.waitForSelector('#lock-state:text("locked")');
+  report.unlock_ms = await unlock();
+  log('unlock (argon2id 64 MiB, t=3) took', report.unlock_ms, 'ms');
+  await tab('queue');
+  await queued(2);
+  const afterReload = await page.$$eval('li.rec[data-state="queued"]', (els) => els.map((e) => e.dataset.id).sort());
+  expect(JSON.stringify(afterReload) === JSON.stringify(offlineIds), 'after an offline reload and unlock, both are still queued');
+  expect(posts.length === before, 'nothing was sent while offline');
+
+  // 4. Online: they go to the relayer.
+  await context.setOffline(false);
+  await page.waitForFunction(() => document.querySelectorAll('li.rec[data-state="sent"]').length === 3, null, { timeout: 20_000 });
+  expect(offlineIds.every((id) => accepted.has(id)), 'online again: both reached the local relayer, ids = NEP-413 hashes');
+  await screenshot('queue-sent');
+
+  // Cancel a sent intent (signs InvalidateNonces) and discard an unsent one.
+  await page.locator(`li.rec[data-id="${offlineIds[0]}"] button.cancel`).click();
+  await page.waitForSelector('#queue-msg.ok:has-text("cancellation signed and queued")');
+  for (let i = 0; i < 100 && accepted.size < 4; i++) await page.waitForTimeout(100);
+  const cancelMsg = [...accepted.values()].map((s) => JSON.parse(s.message)).find((m) => m.actions[0].type === 'invalidate_nonces');
+  expect(cancelMsg && cancelMsg.actions[0].nonces[0] === accepted.get(offlineIds[0]).nonce, 'cancel: an InvalidateNonces for its nonce was signed and sent');
+  await context.setOffline(true);
+  await page.waitForSelector('#conn[data-online="false"]');
+  await composeTransfer('4', 'to discard');
+  await tab('queue');
+  const toDiscard = await page.locator('li.rec[data-state="queued"]').first().getAttribute('data-id');
+  await page.locator(`li.rec[data-id="${toDiscard}"] button.discard`).click();
+  await page.waitForSelector('#queue-msg.ok:has-text("discarded")');
+  expect(!(await idbIds()).some((r) => r.id === toDiscard), 'discard: the unsent record is gone from IndexedDB');
+  await context.setOffline(false);
+  await page.waitForSelector('#conn[data-online="true"]');
+  await page.waitForTimeout(1500);
+  expect(!accepted.has(toDiscard), 'discard: the relayer never saw it');
+
+  // Verify: a received intent, then a tampered one.
+  const good = JSON.stringify(accepted.get(offlineIds[1]));
+  await tab('verify');
+  await page.fill('#verify-text', good);
+  await page.click('#verify-run');
+  await page.waitForSelector('#verify-verdict[data-valid="true"]');
+  await page.waitForSelector('li[data-check="nonce"]');
+  expect((await text('li[data-check="nonce"]')).includes('not used yet'), 'verify online: nonce unused per RPC');
+  expect((await text('li[data-check="balance"]')).includes('has'), 'verify online: balance checked');
+  await screenshot('verify-valid');
+  const bad = JSON.parse(good);
+  bad.message = bad.message.replace(/"amount":"\d/, '"amount":"7');
+  expect(bad.message !== JSON.parse(good).message, 'tampered copy differs in its amount');
+  await page.fill('#verify-text', JSON.stringify(bad));
+  await page.click('#verify-run');
+  await page.waitForSelector('#verify-verdict[data-valid="false"]');
+  expect((await text('li[data-check="signature"]')).includes('does not match'), 'verify: a tampered intent fails the signature check, in words');
+  await screenshot('verify-tampered');
+  // Verify from a file.
+  await page.fill('#verify-text', '');
+  await page.setInputFiles('#verify-file', { name: 'intent.json', mimeType: 'application/json', buffer: Buffer.from(good) });
+  await page.waitForSelector('#verify-verdict[data-valid="true"]');
+  expect((await page.inputValue('#verify-text')) === good, 'verify: an intent loaded from a file is checked');
+  // Network: a bad custom config is refused in words; the sandbox preset comes from network.json.
+  await tab('network');
+  await page.fill('#rpc-url', 'rpc.example.org');
+  await page.click('#save-custom');
+  expect((await text('#network-msg')).includes('the RPC URL must be an http:// or https:// address'), 'network: a bad custom RPC URL is explained');
+  await page.click('#use-sandbox');
+  await page.waitForSelector('#network-msg.ok');
+  await screenshot('network');
+
+  // Throughput of sign + validate in the page.
+  report.sign_validate_per_s = await page.evaluate(() => window.outpostBench(500));
+  log('sign+validate', report.sign_validate_per_s.toFixed(0), 'intents/s');
+
+  // 5. Offline/online flaps: queue intents in both states, reload now and then; nothing may be
+  // lost or duplicated.
+  const flapQueued = new Set();
+  let reloads = 0;
+  for (let i = 0; i < FLAPS; i++) {
+    const offline = i % 2 === 0;
+    await context.setOffline(offline);
+    await page.waitForSelector(`#conn[data-online="${!offline}"]`);
+    if (i % 3 === 0) {
+      const status = await composeTransfer(`0.${String(100 + i)}`, `flap ${i}`);
+      flapQueued.add(status);
+    }
+    if (i % 10 === 7) {
+      await page.reload();
+      await ready();
+      await unlock();
+      reloads++;
+    }
+    await page.waitForTimeout(50 + (i * 37) % 200);
+  }
+  await context.setOffline(false);
+  await page.waitForSelector('#conn[data-online="true"]');
+  await tab('queue');
+  await page.click('#retry');
+  const records = async () => idbIds();
+  let all;
+  for (let i = 0; i < 200; i++) {
+    all = await records();
+    if (all.every((r) => r.state.state !== 'queued')) break;
+    await page.waitForTimeout(100);
+  }
+  const ids = all.map((r) => r.id);
+  const flapRecords = all.filter((r) => r.summary.startsWith('send 0.1'));
+  expect(new Set(ids).size === ids.length, 'flaps: no duplicate record in IndexedDB');
+  expect(flapRecords.length === flapQueued.size, `flaps: all ${flapQueued.size} intents queued during ${FLAPS} flaps are stored (none lost)`);
+  expect(flapRecords.every((r) => accepted.has(r.id)), 'flaps: every one reached the relayer');
+  const shown = await page.$$eval('li.rec', (els) => els.map((e) => e.dataset.id));
+  expect(new Set(shown).size === shown.length && shown.length === ids.length, 'flaps: the list shows each record once');
+  const postsPerId = new Map();
+  for (const p of posts) { const h = intentHash(p); postsPerId.set(h, (postsPerId.get(h) || 0) + 1); }
+  report.flaps = { flaps: FLAPS, reloads, queued: flapQueued.size, lost: 0, duplicated_records: 0, resends: posts.length - postsPerId.size };
+  await screenshot('queue-after-flaps');
+
+  // 6. No request carried private key material.
+  const seed = seedFromPhrase(phrase);
+  const pub = crypto.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.alloc(32)]), format: 'der', type: 'spki' });
+  void pub;
+  const words = phrase.split(' ');
+  const secrets = [
+    ['passphrase', PASSPHRASE],
+    ['seed hex', seed.toString('hex')],
+    ['seed base64', seed.toString('base64')],
+    ['seed base58', base58(seed)],
+    ['seed phrase (any 3 consecutive words)', null],
+  ];
+  const everything = requests.map((r) => `${r.url}\n${r.body}`).concat(rawBodies);
+  for (const [what, s] of secrets) {
+    const hit = s
+      ? everything.some((t) => t.includes(s))
+      : everything.some((t) => words.some((_, i) => i + 3 <= words.length && t.includes(words.slice(i, i + 3).join(' '))));
+    expect(!hit, `no request contains the ${what}`);
+  }
+  expect(posts.every((p) => Object.keys(p).every((k) => allowedKeys.has(k))), 'every relayer body is exactly a SignedIntent');
+  report.requests_checked = everything.length;
+  // The secret key in NEAR's text form is seed || public key; its base58 starts with the seed's bytes,
+  // so the seed checks above cover it; check the exact text too using the public key the page shows.
+  const pk = (await (async () => { await tab('keys'); return text('#public-key'); })()).replace('ed25519:', '');
+  const pkBytes = (() => { let n = 0n; for (const ch of pk) n = n * 58n + BigInt(B58.indexOf(ch)); return Buffer.from(n.toString(16).padStart(64, '0'), 'hex'); })();
+  const skText = 'ed25519:' + base58(Buffer.concat([seed, pkBytes]));
+  expect(!everything.some((t) => t.includes(skText.slice(8))), 'no request contains the ed25519: secret key');
+  expect(implicit === pkBytes.toString('hex'), 'the implicit account is the hex of the public key derived from the shown phrase');
+  await screenshot('keys-unlocked');
+
+  // Balances over RPC.
+  await page.click('#balances');
+  await page.waitForSelector('#balance-list li');
+  expect((await text('#balance-list li')) === 'near: 5', 'balances: the ledger balance is read over RPC and shown in NEAR');
+
+  // Outcomes: the relayer reports one executed (with tx hash), the chain reports another's nonce used.
+  const [byRelayer, byNonce] = flapRecords.slice(0, 2);
+  relayerStatus.set(byRelayer.id, { status: 'executed', tx_hash: 'RelayerTxHash111' });
+  usedNonces.add(byNonce.signed.nonce);
+  await tab('queue');
+  await page.waitForSelector(`li.rec[data-id="${byRelayer.id}"][data-state="executed"]`, { timeout: 20_000 });
+  await page.waitForSelector(`li.rec[data-id="${byNonce.id}"][data-state="executed"]`, { timeout: 20_000 });
+  expect((await text(`li.rec[data-id="${byRelayer.id}"] .detail`)).includes('tx RelayerTxHash111'), 'executed per relayer status, with its tx hash');
+  expect((await text(`li.rec[data-id="${byNonce.id}"] .detail`)).includes('nonce used on chain'), 'executed when the chain reports the nonce used');
+
+  // Import a NEAR wallet seed phrase with a named account, then submit directly (own tx, own gas).
+  const vectors = JSON.parse(fs.readFileSync(new URL('../../contracts/protocol/tests/vectors/near-api-js.json', import.meta.url)));
+  const v = vectors.seed_phrases[0];
+  await tab('keys');
+  await page.click('#forget');
+  await page.click('#forget');
+  await page.waitForSelector('#keys-new');
+  await page.fill('#pass', PASSPHRASE);
+  await page.fill('#pass2', PASSPHRASE);
+  await page.fill('#named', 'alice.test.near');
+  await page.fill('#import-text', 'not a real phrase at all');
+  await page.click('#import');
+  expect((await text('#keys-msg')).includes('this one has 6'), 'import: a short phrase is explained in words');
+  await page.fill('#import-text', v.seed_phrase.replace('about', 'abot'));
+  await page.click('#import');
+  await page.waitForSelector('#keys-msg:has-text("abot")');
+  expect((await text('#keys-msg')).includes('word 12 (`abot`) is not in the BIP-39 word list'), 'import: a misspelt word is named');
+  await page.fill('#import-text', '  ' + v.seed_phrase.toUpperCase() + ' ');
+  await page.click('#import');
+  await page.waitForSelector('#public-key');
+  expect((await text('#public-key')) === v.public_key, 'import: the seed phrase gives the same key as near-api-js');
+  expect((await text('#named-account')) === 'alice.test.near', 'import: the named account is shown');
+  await composeTransfer('0.25', 'direct');
+  await tab('queue');
+  const directId = await page.locator('li.rec').first().getAttribute('data-id');
+  await page.locator(`li.rec[data-id="${directId}"] button.direct`).click();
+  await page.waitForSelector('#queue-msg:has-text("executed in transaction")', { timeout: 20_000 });
+  const dtx = directTxs.at(-1);
+  expect(dtx && dtx.signature_valid && dtx.trailing === 0, 'direct: the signed transaction verifies (ed25519 over sha256 of the borsh bytes)');
+  expect(dtx.signer_id === 'alice.test.near' && dtx.nonce === 6n && dtx.receiver_id === CONTRACT && dtx.block_hash.equals(Buffer.alloc(32, 7)), 'direct: signer, access-key nonce + 1, receiver and block hash are right');
+  expect(dtx.actions.length === 1 && dtx.actions[0].tag === 2 && dtx.actions[0].method === 'execute_intents' && intentHash(dtx.actions[0].args.signed[0]) === directId, 'direct: one FunctionCall execute_intents carrying the queued intent');
+  expect(Buffer.from(dtx.actions[0].deposit).readBigUInt64LE(0) === 1000n, 'direct: attaches the storage deposit simulate_intents asked for');
+  await page.waitForSelector(`li.rec[data-id="${directId}"][data-state="executed"]`);
+  expect((await text(`li.rec[data-id="${directId}"] .detail`)).includes(`tx ${dtx.hash}`), 'direct: the record is executed with the transaction hash');
+  await screenshot('queue-executed');
+
+  // Withdraw and swap offer: composed, validated and signed like transfers.
+  await tab('compose');
+  await page.selectOption('#kind', 'withdraw');
+  await page.fill('#amount', '0.5');
+  await page.fill('#receiver', 'alice.test.near');
+  await page.click('#sign');
+  await page.waitForSelector('#compose-status.ok:has-text("withdraw 0.5 NEAR")');
+  await page.selectOption('#kind', 'swap');
+  await page.fill('#give-token', 'near');
+  await page.fill('#give-amount', '1');
+  await page.fill('#get-token', 'near');
+  await page.fill('#get-amount', '2');
+  await page.waitForSelector('#err-get-token');
+  expect((await text('#err-get-token')).includes('gives one token and receives another'), 'swap: the same token on both sides is explained');
+  await page.fill('#get-token', 'nep141:token.test.near');
+  await page.fill('#get-amount', '250');
+  await page.click('#sign');
+  await page.waitForSelector('#compose-status.ok:has-text("swap offer")');
+  await screenshot('compose-swap');
+  for (let i = 0; i < 100; i++) {
+    const kinds = [...accepted.values()].map((x) => JSON.parse(x.message).actions[0].type);
+    if (kinds.includes('withdraw') && kinds.includes('token_diff')) break;
+    await page.waitForTimeout(100);
+  }
+  const swap = [...accepted.values()].map((x) => JSON.parse(x.message)).find((m) => m.actions[0].type === 'token_diff');
+  expect(swap && swap.actions[0].diff.near === '-1000000000000000000000000' && swap.actions[0].diff['nep141:token.test.near'] === '250', 'swap: the relayer got a token_diff giving 1 NEAR for 250 units');
+  expect([...accepted.values()].some((x) => JSON.parse(x.message).actions[0].type === 'withdraw'), 'withdraw: the relayer got it');
+  const everything2 = requests.map((r) => `${r.url}\n${r.body}`).concat(rawBodies);
+  expect(!everything2.some((t) => t.includes(v.secret_key.slice(8)) || t.toLowerCase().includes(v.seed_phrase.split(' ').slice(0, 3).join(' '))), 'no request contains the imported secret key or phrase');
+} catch (e) {
+  try {
+    await screenshot('failure');
+    log('conn:', await page.getAttribute('#conn', 'data-online'), 'records:', JSON.stringify((await idbIds()).map((r) => [r.summary, r.state, r.last_error])));
+  } catch (e2) { log('no diagnostics:', e2.message); }
+  throw e;
+} finally {
+  // Transfer size of what a first visit downloads (the service worker then serves it offline).
+  report.bundle = {};
+  for (const f of ['outpost_client_app_bg.wasm', 'outpost_client_app.js', 'index.html', 'style.css', 'sw.js']) {
+    const p = path.join(DIST, f);
+    if (fs.existsSync(p)) { const b = fs.readFileSync(p); report.bundle[f] = { raw: b.length, gzip: zlib.gzipSync(b, { level: 9 }).length }; }
+  }
+  const sum = (k) => Object.values(report.bundle).reduce((a, v) => a + v[k], 0);
+  const md = [
+    '## dApp (headless Chromium, ' + CHROMIUM + ')', '',
+    '| figure | value |', '|---|---|',
+    ...Object.entries(report.bundle).map(([f, v]) => `| ${f} | ${v.raw} B raw, ${v.gzip} B gzip |`),
+    `| total transfer | ${sum('raw')} B raw, ${sum('gzip')} B gzip |`,
+    `| navigation → interactive (performance mark) | ${report.time_to_interactive_ms?.toFixed?.(0)} ms |`,
+    `| create key (generate + Argon2id seal) | ${report.create_key_ms} ms |`,
+    `| unlock (Argon2id 64 MiB, t=3) | ${report.unlock_ms} ms |`,
+    `| sign + validate | ${report.sign_validate_per_s?.toFixed?.(0)} intents/s |`,
+    `| flaps | ${JSON.stringify(report.flaps)} |`,
+    `| requests checked for key material | ${report.requests_checked} |`, '',
+  ].join('\n');
+  fs.writeFileSync(path.join(ART, 'report.md'), md);
+  fs.writeFileSync(path.join(ART, 'report.json'), JSON.stringify(report, null, 2));
+  log('report', JSON.stringify(report));
+  await context.close();
+  server.close();
+  fs.rmSync(userDir, { recursive: true, force: true });
+}

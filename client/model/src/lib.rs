@@ -1,0 +1,29 @@
+//! The Outpost dApp's model, in plain Rust (DESIGN.md §5): everything the browser app does that is
+//! not drawing or I/O, so it is tested natively.
+//!
+//! * [`keys`]: generate/import keys (NEAR seed phrases), the passphrase vault;
+//! * [`compose`]: forms → validated intents with per-field errors, signing;
+//! * [`queue`]: the offline queue's records and state machine;
+//! * [`sync`]: the sync loop (channels, backoff, polling) behind small I/O traits;
+//! * [`relayer`], [`rpc`]: the HTTP shapes of the relayer and NEAR JSON-RPC;
+//! * [`tx`]: direct submission, borsh transactions built by hand;
+//! * [`verify`]: checking an intent someone handed over;
+//! * [`network`]: the deploy scripts' network config.
+
+pub mod compose;
+pub mod keys;
+pub mod network;
+pub mod queue;
+pub mod relayer;
+pub mod rpc;
+pub mod sync;
+pub mod tx;
+pub mod verify;
+pub mod words;
+
+#[cfg(test)]
+pub(crate) mod testutil;
+
+pub use words::Problem;
+#[cfg(test)]
+mod sync_tests;

@@ -1,0 +1,152 @@
+//! Network configuration, as the deploy scripts write it (`network.json` next to the dApp, copied
+//! from `neardev/`): RPC URL, contract ids, peers and relayer URL, for sandbox, testnet or a custom
+//! network the user types in.
+
+use crate::words::Problem;
+use outpost_protocol::text::parse_account_id;
+use outpost_protocol::TokenId;
+use serde::{Deserialize, Serialize};
+
+/// A token the dApp knows how to display.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: TokenId,
+    pub symbol: String,
+    pub decimals: u8,
+}
+
+/// One network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// `sandbox`, `testnet` or `custom`.
+    pub name: String,
+    pub chain_id: String,
+    pub rpc_url: String,
+    /// The intents contract: the NEP-413 recipient of every intent.
+    pub intents_contract: String,
+    #[serde(default)]
+    pub tokens: Vec<TokenInfo>,
+    /// libp2p multiaddrs of peers reachable over websocket (`/ip4/../tcp/../ws/p2p/..`).
+    #[serde(default)]
+    pub peers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relayer_url: Option<String>,
+}
+
+/// The file: one network, or several under `networks`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum File {
+    Many { networks: Vec<NetworkConfig> },
+    One(NetworkConfig),
+}
+
+fn check_url(what: &str, url: &str) -> Result<(), Problem> {
+    let ok = (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "http://".len() && !url.contains(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(Problem::new(format!("{what} must be an http:// or https:// address, not `{url}`")))
+    }
+}
+
+impl NetworkConfig {
+    /// Checks every field, naming the first bad one in words.
+    pub fn validate(&self) -> Result<(), Problem> {
+        if !matches!(self.name.as_str(), "sandbox" | "testnet" | "custom") {
+            return Err(Problem::new(format!("network `{}`: the choices are sandbox, testnet and custom", self.name)));
+        }
+        if self.chain_id.trim().is_empty() {
+            return Err(Problem::new("the chain id is empty (e.g. `testnet` or `localnet`)"));
+        }
+        check_url("the RPC URL", &self.rpc_url)?;
+        parse_account_id(&self.intents_contract)
+            .map_err(|e| Problem::new(format!("the intents contract id is not valid: {}", e.detail)))?;
+        if let Some(url) = &self.relayer_url {
+            check_url("the relayer URL", url)?;
+        }
+        if let Some(p) = self.peers.iter().find(|p| !p.starts_with('/') || !p.contains("/ws")) {
+            return Err(Problem::new(format!("peer `{p}` is not a websocket multiaddr like /ip4/1.2.3.4/tcp/9000/ws/p2p/<id>")));
+        }
+        Ok(())
+    }
+
+    /// Decimals for display and input (unknown tokens: smallest units).
+    pub fn decimals(&self, token: &TokenId) -> u8 {
+        if *token == TokenId::Near {
+            return 24;
+        }
+        self.tokens.iter().find(|t| &t.id == token).map_or(0, |t| t.decimals)
+    }
+
+    /// The public testnet with the given intents contract.
+    pub fn testnet(intents_contract: &str) -> NetworkConfig {
+        NetworkConfig {
+            name: "testnet".into(),
+            chain_id: "testnet".into(),
+            rpc_url: "https://rpc.testnet.near.org".into(),
+            intents_contract: intents_contract.into(),
+            tokens: vec![],
+            peers: vec![],
+            relayer_url: None,
+        }
+    }
+}
+
+/// Parses the deploy scripts' `network.json`.
+pub fn parse_networks(json: &str) -> Result<Vec<NetworkConfig>, Problem> {
+    let file: File = serde_json::from_str(json).map_err(|e| Problem::new(format!("the network file is not valid: {e}")))?;
+    let list = match file {
+        File::Many { networks } => networks,
+        File::One(n) => vec![n],
+    };
+    if list.is_empty() {
+        return Err(Problem::new("the network file lists no network"));
+    }
+    for n in &list {
+        n.validate()?;
+    }
+    Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"{"networks":[
+      {"name":"sandbox","chain_id":"localnet","rpc_url":"http://127.0.0.1:3030","intents_contract":"intents.test.near",
+       "tokens":[{"id":"nep141:token.test.near","symbol":"OUT","decimals":6}],
+       "peers":["/ip4/127.0.0.1/tcp/9100/ws"],"relayer_url":"http://127.0.0.1:8088"},
+      {"name":"testnet","chain_id":"testnet","rpc_url":"https://rpc.testnet.near.org","intents_contract":"intents.outpost.testnet"}]}"#;
+
+    #[test]
+    fn parses_deploy_file() {
+        let n = parse_networks(FILE).unwrap();
+        assert_eq!(n.len(), 2);
+        assert_eq!(n[0].decimals(&"nep141:token.test.near".parse().unwrap()), 6);
+        assert_eq!(n[0].decimals(&TokenId::Near), 24);
+        assert_eq!(n[0].decimals(&"nep141:other.near".parse().unwrap()), 0);
+        assert_eq!(n[1].relayer_url, None);
+        let one = serde_json::to_string(&n[1]).unwrap();
+        assert_eq!(parse_networks(&one).unwrap(), vec![n[1].clone()]);
+    }
+
+    #[test]
+    fn bad_configs_say_what_is_wrong() {
+        let mut n = NetworkConfig::testnet("intents.outpost.testnet");
+        assert!(n.validate().is_ok());
+        n.rpc_url = "rpc.testnet.near.org".into();
+        assert!(n.validate().unwrap_err().0.contains("the RPC URL must be an http://"));
+        let mut n = NetworkConfig::testnet("Bad Contract");
+        assert!(n.validate().unwrap_err().0.contains("intents contract id is not valid"));
+        n = NetworkConfig::testnet("a.testnet");
+        n.peers = vec!["127.0.0.1:9000".into()];
+        assert!(n.validate().unwrap_err().0.contains("websocket multiaddr"));
+        n.peers.clear();
+        n.name = "mainnet".into();
+        assert!(n.validate().unwrap_err().0.contains("choices are"));
+        assert!(parse_networks("{").unwrap_err().0.starts_with("the network file is not valid"));
+        assert!(parse_networks(r#"{"networks":[]}"#).unwrap_err().0.contains("no network"));
+    }
+}

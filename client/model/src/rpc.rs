@@ -1,0 +1,179 @@
+//! NEAR JSON-RPC requests and answers the dApp uses: contract views (`is_nonce_used`,
+//! `get_balance`), the access key and block hash for direct submission, and `send_tx`. Pure
+//! functions over JSON text, so they are tested natively; the app only does the fetch.
+
+use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
+use outpost_protocol::abi::{methods, BatchFailure};
+use outpost_protocol::{AccountId, Nonce, PublicKey, TokenId};
+use serde_json::{json, Value};
+
+/// A `query`/`call_function` request on the final block.
+pub fn view_request(contract: &str, method: &str, args: &Value) -> String {
+    json!({
+        "jsonrpc": "2.0", "id": "outpost", "method": "query",
+        "params": {
+            "request_type": "call_function", "finality": "final",
+            "account_id": contract, "method_name": method,
+            "args_base64": B64.encode(args.to_string()),
+        }
+    })
+    .to_string()
+}
+
+pub fn is_nonce_used_request(contract: &str, account: &AccountId, nonce: &Nonce) -> String {
+    view_request(contract, methods::IS_NONCE_USED, &json!({ "account_id": account, "nonce": nonce }))
+}
+
+pub fn get_balance_request(contract: &str, account: &AccountId, token: &TokenId) -> String {
+    view_request(contract, methods::GET_BALANCE, &json!({ "account_id": account, "token": token }))
+}
+
+/// An RPC error in words: the node's own message, plus a hint for the common cases.
+fn rpc_error(v: &Value) -> String {
+    let cause = v.pointer("/cause/name").and_then(Value::as_str).unwrap_or("");
+    let data = v.get("data").map(|d| d.as_str().map(str::to_owned).unwrap_or_else(|| d.to_string())).unwrap_or_default();
+    match cause {
+        "UNKNOWN_ACCOUNT" => "the account does not exist on this network".into(),
+        "UNKNOWN_ACCESS_KEY" => "this key is not an access key of the account".into(),
+        "NO_CONTRACT_CODE" => "no contract is deployed at that account".into(),
+        _ => {
+            if let Some(f) = BatchFailure::find_in(&data) {
+                return f.to_string();
+            }
+            let msg = v.get("message").and_then(Value::as_str).unwrap_or("RPC error");
+            if data.is_empty() {
+                msg.to_owned()
+            } else {
+                format!("{msg}: {data}")
+            }
+        }
+    }
+}
+
+fn result(body: &str) -> Result<Value, String> {
+    let v: Value = serde_json::from_str(body).map_err(|_| "the RPC node sent something that is not JSON".to_owned())?;
+    if let Some(e) = v.get("error") {
+        return Err(rpc_error(e));
+    }
+    let r = v.get("result").cloned().ok_or("the RPC answer has no result")?;
+    // Older nodes report contract panics inside the result.
+    if let Some(e) = r.get("error").and_then(Value::as_str) {
+        return Err(BatchFailure::find_in(e).map(|f| f.to_string()).unwrap_or_else(|| e.to_owned()));
+    }
+    Ok(r)
+}
+
+/// The JSON a view returned.
+pub fn parse_view(body: &str) -> Result<Value, String> {
+    let r = result(body)?;
+    let bytes: Vec<u8> = r
+        .get("result")
+        .and_then(Value::as_array)
+        .ok_or("the view returned no bytes")?
+        .iter()
+        .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()).ok_or("the view returned a non-byte"))
+        .collect::<Result<_, _>>()?;
+    serde_json::from_slice(&bytes).map_err(|_| "the view did not return JSON".to_owned())
+}
+
+pub fn parse_bool(body: &str) -> Result<bool, String> {
+    parse_view(body)?.as_bool().ok_or_else(|| "expected true or false".to_owned())
+}
+
+/// `get_balance` returns a decimal string.
+pub fn parse_balance(body: &str) -> Result<u128, String> {
+    let v = parse_view(body)?;
+    v.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| format!("expected an amount, got {v}"))
+}
+
+pub fn view_access_key_request(account: &AccountId, key: &PublicKey) -> String {
+    json!({
+        "jsonrpc": "2.0", "id": "outpost", "method": "query",
+        "params": { "request_type": "view_access_key", "finality": "final", "account_id": account, "public_key": key.to_string() }
+    })
+    .to_string()
+}
+
+/// The access key's current nonce and the block hash the answer was read at (recent enough to
+/// build a transaction on).
+pub fn parse_access_key(body: &str) -> Result<(u64, [u8; 32]), String> {
+    let r = result(body)?;
+    let nonce = r.get("nonce").and_then(Value::as_u64).ok_or("the access key has no nonce")?;
+    let hash = r.get("block_hash").and_then(Value::as_str).ok_or("the answer has no block hash")?;
+    let mut out = [0u8; 32];
+    match bs58::decode(hash).onto(&mut out[..]) {
+        Ok(32) => Ok((nonce, out)),
+        _ => Err("the block hash is not 32 bytes of base58".into()),
+    }
+}
+
+/// `send_tx`, waiting until the transaction and its receipts ran.
+pub fn send_tx_request(signed_tx_base64: &str) -> String {
+    json!({
+        "jsonrpc": "2.0", "id": "outpost", "method": "send_tx",
+        "params": { "signed_tx_base64": signed_tx_base64, "wait_until": "EXECUTED_OPTIMISTIC" }
+    })
+    .to_string()
+}
+
+/// What a submitted transaction did: `Ok(tx_hash)` or the failure in words.
+pub fn parse_tx_outcome(body: &str) -> Result<String, String> {
+    let r = result(body)?;
+    let hash = r.pointer("/transaction/hash").and_then(Value::as_str).unwrap_or("").to_owned();
+    match r.get("status") {
+        Some(s) if s.get("SuccessValue").is_some() => Ok(hash),
+        Some(s) => {
+            let text = s.to_string();
+            Err(BatchFailure::find_in(&text).map(|f| f.to_string()).unwrap_or(format!("the transaction failed: {text}")))
+        }
+        None => Err("the RPC answer has no status".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view_answer(json: &str) -> String {
+        let bytes: Vec<u8> = json.bytes().collect();
+        json!({"jsonrpc":"2.0","id":"outpost","result":{"result":bytes,"logs":[],"block_height":1,"block_hash":"11111111111111111111111111111111"}}).to_string()
+    }
+
+    #[test]
+    fn view_requests_encode_args() {
+        let req: Value = serde_json::from_str(&is_nonce_used_request("intents.test.near", &"alice.testnet".parse().unwrap(), &Nonce([1; 32]))).unwrap();
+        assert_eq!(req["params"]["method_name"], "is_nonce_used");
+        let args = B64.decode(req["params"]["args_base64"].as_str().unwrap()).unwrap();
+        let args: Value = serde_json::from_slice(&args).unwrap();
+        assert_eq!(args, json!({"account_id":"alice.testnet","nonce":Nonce([1;32]).to_string()}));
+        let req: Value = serde_json::from_str(&get_balance_request("c.near", &"a.near".parse().unwrap(), &TokenId::Near)).unwrap();
+        let args: Value = serde_json::from_slice(&B64.decode(req["params"]["args_base64"].as_str().unwrap()).unwrap()).unwrap();
+        assert_eq!(args, json!({"account_id":"a.near","token":"near"}));
+    }
+
+    #[test]
+    fn view_answers() {
+        assert_eq!(parse_bool(&view_answer("true")), Ok(true));
+        assert_eq!(parse_balance(&view_answer("\"1000\"")), Ok(1000));
+        assert!(parse_balance(&view_answer("12")).is_err());
+        let unknown = r#"{"jsonrpc":"2.0","id":"x","error":{"name":"HANDLER_ERROR","cause":{"name":"UNKNOWN_ACCOUNT","info":{}},"code":-32000,"message":"Server error"}}"#;
+        assert_eq!(parse_bool(unknown), Err("the account does not exist on this network".into()));
+        let panic = r#"{"jsonrpc":"2.0","id":"x","result":{"error":"wasm execution failed with error: FunctionCallError(ExecutionError(\"Smart contract panicked: intent #0: NONCE_USED: seen\"))","logs":[]}}"#;
+        assert_eq!(parse_bool(panic), Err("intent #0: NONCE_USED: seen".into()));
+        assert!(parse_bool("not json").unwrap_err().contains("not JSON"));
+    }
+
+    #[test]
+    fn access_key_and_tx_outcome() {
+        let ak = r#"{"jsonrpc":"2.0","id":"x","result":{"nonce":41,"permission":"FullAccess","block_height":5,"block_hash":"4reLvkAWfqk5fsqio1KLudk46cqRz9erQdaHkWZKMJDZ"}}"#;
+        let (nonce, hash) = parse_access_key(ak).unwrap();
+        assert_eq!(nonce, 41);
+        assert_eq!(bs58::encode(hash).into_string(), "4reLvkAWfqk5fsqio1KLudk46cqRz9erQdaHkWZKMJDZ");
+        let ok = r#"{"jsonrpc":"2.0","id":"x","result":{"status":{"SuccessValue":""},"transaction":{"hash":"TXH"}}}"#;
+        assert_eq!(parse_tx_outcome(ok), Ok("TXH".into()));
+        let failed = r#"{"jsonrpc":"2.0","id":"x","result":{"status":{"Failure":{"ActionError":{"kind":{"FunctionCallError":{"ExecutionError":"Smart contract panicked: intent #1: INSUFFICIENT_BALANCE: need 5"}}}}},"transaction":{"hash":"T"}}}"#;
+        assert_eq!(parse_tx_outcome(failed), Err("intent #1: INSUFFICIENT_BALANCE: need 5".into()));
+        let req: Value = serde_json::from_str(&send_tx_request("AAAA")).unwrap();
+        assert_eq!(req["method"], "send_tx");
+    }
+}

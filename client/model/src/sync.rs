@@ -1,0 +1,366 @@
+//! The sync loop's logic: which records to send or poll, through which channels, and how long to
+//! wait after a failure. I/O sits behind three small traits so the browser plugs in fetch and
+//! IndexedDB, and native tests plug in fakes (including crashes and 50+ connectivity flaps).
+//!
+//! Rule: a transition is written to the [`Store`] first and applied in memory only after the
+//! write succeeded, so what the UI shows is never ahead of what survives a reload.
+
+use crate::queue::{Event, Queue, Record, State};
+use crate::words::Problem;
+use outpost_protocol::SignedIntent;
+
+/// What a channel said to a send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    Accepted,
+    /// Refused for good, with the protocol code when there is one.
+    Rejected { code: String, reason: String },
+    /// Not now (offline, timeout, server error). `maybe_delivered`: the request may have arrived.
+    Unavailable { reason: String, maybe_delivered: bool },
+}
+
+/// What a channel knows about an intent it was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelStatus {
+    Pending,
+    Executed { tx_hash: Option<String> },
+    Failed { code: String, reason: String, tx_hash: Option<String> },
+    /// It does not know the intent (never got it, or lost it).
+    Unknown,
+}
+
+/// A way to get intents to a relayer: the relayer's HTTP endpoint now, the browser libp2p node
+/// later. Sends must be idempotent per intent hash (both relayer and gossip dedup by it).
+#[allow(async_fn_in_trait)] // used single-threaded in the browser; no Send bound wanted
+pub trait Channel {
+    fn name(&self) -> &str;
+    async fn send(&self, signed: &SignedIntent, id: &str) -> SendOutcome;
+    /// `Err` when the channel cannot be asked now; gossip channels may answer `Unknown` always.
+    async fn status(&self, id: &str) -> Result<ChannelStatus, String>;
+}
+
+/// Reads the chain: is this nonce used? (`is_nonce_used` view over RPC.)
+#[allow(async_fn_in_trait)]
+pub trait NonceOracle {
+    async fn nonce_used(&self, record: &Record) -> Result<bool, String>;
+}
+
+/// Durable storage of records. `put` writes all given records in one transaction.
+#[allow(async_fn_in_trait)]
+pub trait Store {
+    async fn put(&self, records: &[Record]) -> Result<(), Problem>;
+}
+
+/// Retry and poll timing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub base_ms: u64,
+    pub max_ms: u64,
+    /// How often sent records are polled for their outcome.
+    pub poll_ms: u64,
+    /// How long after its deadline a possibly-delivered record is given before it counts as
+    /// expired (relayers may have submitted it just before the deadline).
+    pub expiry_grace_ms: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { base_ms: 1_000, max_ms: 60_000, poll_ms: 5_000, expiry_grace_ms: 120_000 }
+    }
+}
+
+impl Policy {
+    /// Exponential backoff (base · 2^(attempts−1), capped) with ±25% jitter derived from the
+    /// record id, so many records that failed together do not retry in lockstep.
+    pub fn backoff_ms(&self, attempts: u32, id: &str) -> u64 {
+        let exp = attempts.saturating_sub(1).min(32);
+        let raw = self.base_ms.saturating_mul(1u64 << exp).min(self.max_ms);
+        // FNV-1a over id and attempt: cheap, deterministic, and good enough to spread retries.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in id.bytes().chain(attempts.to_le_bytes()) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let quarter = raw / 4;
+        raw - quarter + if quarter == 0 { 0 } else { h % (2 * quarter + 1) }
+    }
+
+    /// When the loop should next wake up for this queue (ms), or `None` when nothing is pending.
+    pub fn next_wake(&self, queue: &Queue, now_ms: u64) -> Option<u64> {
+        queue
+            .records
+            .values()
+            .filter_map(|r| match r.state {
+                State::Queued if r.cancelled_by.is_none() => Some(r.next_attempt_ms.max(now_ms)),
+                State::Queued | State::Sent { .. } => Some(now_ms + self.poll_ms),
+                _ => None,
+            })
+            .min()
+    }
+}
+
+/// What one pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub sent: usize,
+    pub failed_attempts: usize,
+    pub rejected: usize,
+    pub executed: usize,
+    pub chain_failed: usize,
+    pub requeued: usize,
+    pub expired: usize,
+    /// The store refused a write: the pass stopped there (nothing after it was shown).
+    pub store_error: Option<String>,
+}
+
+/// Writes one transition durably, then applies it in memory.
+async fn commit(queue: &mut Queue, store: &impl Store, id: &str, event: Event, now_ms: u64, backoff: u64) -> Result<bool, Problem> {
+    let Some(current) = queue.records.get(id) else { return Ok(false) };
+    let mut next = current.clone();
+    if !next.apply(event, now_ms, backoff) {
+        return Ok(false);
+    }
+    store.put(std::slice::from_ref(&next)).await?;
+    queue.records.insert(id.to_owned(), next);
+    Ok(true)
+}
+
+/// One pass: when online, send every due record through the channels in order (the first that
+/// accepts wins; a refusal is final), then poll what was sent. Offline, it does nothing: the
+/// records simply wait, and nothing counts as a failed attempt.
+pub async fn sync_once<C: Channel, O: NonceOracle>(
+    queue: &mut Queue,
+    store: &impl Store,
+    channels: &[C],
+    oracle: Option<&O>,
+    policy: &Policy,
+    now_ms: u64,
+    online: bool,
+) -> Report {
+    let mut report = Report::default();
+    if !online {
+        return report;
+    }
+    if let Err(e) = send_due(queue, store, channels, oracle, policy, now_ms, &mut report).await {
+        report.store_error = Some(e.0);
+        return report;
+    }
+    if let Err(e) = poll(queue, store, channels, oracle, policy, now_ms, &mut report).await {
+        report.store_error = Some(e.0);
+    }
+    report
+}
+
+/// Only the sending half of [`sync_once`] (the browser polls less often than it sends).
+pub async fn send_pass<C: Channel>(queue: &mut Queue, store: &impl Store, channels: &[C], policy: &Policy, now_ms: u64) -> Report {
+    let mut report = Report::default();
+    if let Err(e) = send_due::<C, NoOracle>(queue, store, channels, None, policy, now_ms, &mut report).await {
+        report.store_error = Some(e.0);
+    }
+    report
+}
+
+/// Only the polling half of [`sync_once`].
+pub async fn poll_pass<C: Channel, O: NonceOracle>(queue: &mut Queue, store: &impl Store, channels: &[C], oracle: Option<&O>, policy: &Policy, now_ms: u64) -> Report {
+    let mut report = Report::default();
+    if let Err(e) = poll(queue, store, channels, oracle, policy, now_ms, &mut report).await {
+        report.store_error = Some(e.0);
+    }
+    report
+}
+
+/// A [`NonceOracle`] for when there is no chain to ask.
+pub struct NoOracle;
+impl NonceOracle for NoOracle {
+    async fn nonce_used(&self, _: &Record) -> Result<bool, String> {
+        Err("no RPC".into())
+    }
+}
+
+/// Connectivity came back: queued records are retried at once instead of waiting out a backoff
+/// that offline-time failures grew. Returns the records to persist.
+pub fn retry_now(queue: &mut Queue, now_ms: u64) -> Vec<Record> {
+    let mut changed = Vec::new();
+    for r in queue.records.values_mut() {
+        if matches!(r.state, State::Queued) && r.next_attempt_ms > now_ms {
+            r.next_attempt_ms = now_ms;
+            changed.push(r.clone());
+        }
+    }
+    changed
+}
+
+impl Report {
+    /// Whether the pass changed anything the UI shows.
+    pub fn changed(&self) -> bool {
+        self.sent + self.failed_attempts + self.rejected + self.executed + self.chain_failed + self.requeued + self.expired > 0
+    }
+}
+
+fn now_ns(now_ms: u64) -> u64 {
+    now_ms.saturating_mul(1_000_000)
+}
+
+async fn send_due<C: Channel, O: NonceOracle>(
+    queue: &mut Queue,
+    store: &impl Store,
+    channels: &[C],
+    _oracle: Option<&O>,
+    policy: &Policy,
+    now_ms: u64,
+    report: &mut Report,
+) -> Result<(), Problem> {
+    let due: Vec<String> = queue.records.values().filter(|r| r.due(now_ms)).map(|r| r.id.clone()).collect();
+    for id in due {
+        let record = queue.records[&id].clone();
+        // Never delivered and past its deadline: no relayer can use it any more.
+        if record.deadline_ns < now_ns(now_ms) && !record.maybe_delivered {
+            if commit(queue, store, &id, Event::Expired, now_ms, 0).await? {
+                report.expired += 1;
+            }
+            continue;
+        }
+        if channels.is_empty() {
+            continue;
+        }
+        let mut reasons = Vec::new();
+        let mut maybe_delivered = false;
+        let mut event = None;
+        for channel in channels {
+            match channel.send(&record.signed, &id).await {
+                SendOutcome::Accepted => {
+                    event = Some(Event::Accepted { via: channel.name().to_owned() });
+                    break;
+                }
+                SendOutcome::Rejected { code, reason } => {
+                    event = Some(Event::Rejected { code, reason });
+                    break;
+                }
+                SendOutcome::Unavailable { reason, maybe_delivered: m } => {
+                    maybe_delivered |= m;
+                    reasons.push(format!("{}: {reason}", channel.name()));
+                }
+            }
+        }
+        let (event, backoff) = match event {
+            Some(e) => (e, 0),
+            None => {
+                let attempts = record.attempts + 1;
+                (Event::SendFailed { reason: reasons.join("; "), maybe_delivered }, policy.backoff_ms(attempts, &id))
+            }
+        };
+        let counter = match &event {
+            Event::Accepted { .. } => &mut report.sent,
+            Event::Rejected { .. } => &mut report.rejected,
+            _ => &mut report.failed_attempts,
+        };
+        if commit(queue, store, &id, event, now_ms, backoff).await? {
+            *counter += 1;
+        }
+    }
+    Ok(())
+}
+
+async fn poll<C: Channel, O: NonceOracle>(
+    queue: &mut Queue,
+    store: &impl Store,
+    channels: &[C],
+    oracle: Option<&O>,
+    policy: &Policy,
+    now_ms: u64,
+    report: &mut Report,
+) -> Result<(), Problem> {
+    let pending: Vec<String> = queue
+        .records
+        .values()
+        .filter(|r| matches!(r.state, State::Sent { .. }) || (matches!(r.state, State::Queued) && r.maybe_delivered))
+        .map(|r| r.id.clone())
+        .collect();
+    for id in pending {
+        let record = queue.records[&id].clone();
+        let mut event = None;
+        let mut any_knows = false;
+        for channel in channels {
+            match channel.status(&id).await {
+                Ok(ChannelStatus::Executed { tx_hash }) => {
+                    event = Some(Event::Executed { tx_hash });
+                    break;
+                }
+                Ok(ChannelStatus::Failed { code, reason, tx_hash }) => {
+                    event = Some(Event::ChainFailed { code, reason, tx_hash });
+                    break;
+                }
+                Ok(ChannelStatus::Pending) => any_knows = true,
+                Ok(ChannelStatus::Unknown) | Err(_) => {}
+            }
+        }
+        if event.is_none() {
+            if let Some(oracle) = oracle {
+                if let Ok(true) = oracle.nonce_used(&record).await {
+                    event = Some(Event::Executed { tx_hash: None });
+                }
+            }
+        }
+        if event.is_none() && !any_knows {
+            if record.deadline_ns.saturating_add(policy.expiry_grace_ms * 1_000_000) < now_ns(now_ms) {
+                event = Some(Event::Expired);
+            } else if matches!(record.state, State::Sent { .. }) && record.cancelled_by.is_none() && all_answered_unknown(channels, &id).await {
+                event = Some(Event::Lost);
+            }
+        }
+        let Some(event) = event else { continue };
+        let counter = match &event {
+            Event::Executed { .. } => &mut report.executed,
+            Event::ChainFailed { .. } => &mut report.chain_failed,
+            Event::Lost => &mut report.requeued,
+            _ => &mut report.expired,
+        };
+        let executed = matches!(event, Event::Executed { .. });
+        if commit(queue, store, &id, event, now_ms, 0).await? {
+            *counter += 1;
+            // A settled cancellation burns the original's nonce: the original is over.
+            if executed {
+                if let Some(original) = queue.records[&id].cancels.clone() {
+                    commit(queue, store, &original, Event::CancelSettled, now_ms, 0).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lost means every channel that can answer said "unknown" (a channel that errored does not count
+/// as an answer, so a flaky relayer never causes a resend storm).
+async fn all_answered_unknown<C: Channel>(channels: &[C], id: &str) -> bool {
+    let mut answered = false;
+    for c in channels {
+        match c.status(id).await {
+            Ok(ChannelStatus::Unknown) => answered = true,
+            Ok(_) => return false,
+            Err(_) => {}
+        }
+    }
+    answered
+}
+
+/// Runs a future to completion on this thread (native tests and tools; the browser uses its own
+/// executor). The fakes here never return `Pending`, so a no-op waker is enough.
+pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    loop {
+        if let std::task::Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// Records a new signed intent: durable first, then in memory. Returns the record as stored and
+/// whether it is new (queueing the same intent twice returns the existing record).
+pub async fn enqueue(queue: &mut Queue, store: &impl Store, record: Record) -> Result<(Record, bool), Problem> {
+    if let Some(existing) = queue.records.get(&record.id) {
+        return Ok((existing.clone(), false));
+    }
+    store.put(std::slice::from_ref(&record)).await?;
+    Ok(queue.insert(record))
+}

@@ -1,0 +1,377 @@
+//! The sync loop against fakes: a store that can refuse writes (a crash mid-pass), a relayer
+//! behind a connectivity switch, and a chain that knows used nonces.
+
+use crate::compose::cancellation;
+use crate::queue::{Queue, Record, State};
+use crate::sync::*;
+use crate::testutil::{key, signed_transfer, signed_transfer_until, NOW_MS};
+use crate::Problem;
+use outpost_protocol::SignedIntent;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Default)]
+struct MemStore {
+    disk: RefCell<BTreeMap<String, Record>>,
+    fail_next: Cell<bool>,
+}
+
+impl Store for MemStore {
+    async fn put(&self, records: &[Record]) -> Result<(), Problem> {
+        if self.fail_next.replace(false) {
+            return Err(Problem::new("disk full"));
+        }
+        let mut d = self.disk.borrow_mut();
+        for r in records {
+            d.insert(r.id.clone(), r.clone());
+        }
+        Ok(())
+    }
+}
+
+impl MemStore {
+    /// What a reload after a crash would see.
+    fn reload(&self) -> Queue {
+        Queue::from_records(self.disk.borrow().values().cloned())
+    }
+}
+
+#[derive(Default)]
+struct Relayer {
+    online: Cell<bool>,
+    /// Every POST that arrived, duplicates included.
+    posts: RefCell<Vec<String>>,
+    status: RefCell<BTreeMap<String, ChannelStatus>>,
+    reject: RefCell<BTreeSet<String>>,
+    server_error: Cell<bool>,
+}
+
+impl Channel for Relayer {
+    fn name(&self) -> &str {
+        "relayer"
+    }
+    async fn send(&self, _signed: &SignedIntent, id: &str) -> SendOutcome {
+        if !self.online.get() {
+            return SendOutcome::Unavailable { reason: "offline".into(), maybe_delivered: false };
+        }
+        if self.server_error.get() {
+            return SendOutcome::Unavailable { reason: "HTTP 503".into(), maybe_delivered: true };
+        }
+        self.posts.borrow_mut().push(id.to_owned());
+        if self.reject.borrow().contains(id) {
+            return SendOutcome::Rejected { code: "NONCE_USED".into(), reason: "used".into() };
+        }
+        self.status.borrow_mut().entry(id.to_owned()).or_insert(ChannelStatus::Pending);
+        SendOutcome::Accepted
+    }
+    async fn status(&self, id: &str) -> Result<ChannelStatus, String> {
+        if !self.online.get() {
+            return Err("offline".into());
+        }
+        Ok(self.status.borrow().get(id).cloned().unwrap_or(ChannelStatus::Unknown))
+    }
+}
+
+#[derive(Default)]
+struct Chain {
+    used: RefCell<BTreeSet<String>>,
+}
+
+impl NonceOracle for Chain {
+    async fn nonce_used(&self, record: &Record) -> Result<bool, String> {
+        Ok(self.used.borrow().contains(&record.id))
+    }
+}
+
+fn rec(n: u8) -> Record {
+    Record::new(signed_transfer(n), format!("t{n}"), NOW_MS).unwrap()
+}
+
+struct World {
+    q: Queue,
+    store: MemStore,
+    relayer: [Relayer; 1],
+    chain: Chain,
+    policy: Policy,
+}
+
+impl World {
+    fn new() -> World {
+        World { q: Queue::default(), store: MemStore::default(), relayer: [Relayer::default()], chain: Chain::default(), policy: Policy::default() }
+    }
+    fn pass(&mut self, now: u64, online: bool) -> Report {
+        block_on(sync_once(&mut self.q, &self.store, &self.relayer, Some(&self.chain), &self.policy, now, online))
+    }
+    fn add(&mut self, r: Record) -> bool {
+        block_on(enqueue(&mut self.q, &self.store, r)).unwrap().1
+    }
+    fn state(&self, id: &str) -> &'static str {
+        self.q.records[id].state.name()
+    }
+}
+
+#[test]
+fn offline_waits_online_sends_then_executes() {
+    let mut w = World::new();
+    let r = rec(1);
+    let id = r.id.clone();
+    assert!(w.add(r));
+    assert_eq!(w.store.disk.borrow().len(), 1, "written before it counts as queued");
+    // Offline: nothing is tried, nothing counts as a failure.
+    assert_eq!(w.pass(NOW_MS, false), Report::default());
+    assert_eq!(w.q.records[&id].attempts, 0);
+    w.relayer[0].online.set(true);
+    assert_eq!(w.pass(NOW_MS + 1, true).sent, 1);
+    assert_eq!(w.state(&id), "sent");
+    assert_eq!(w.store.disk.borrow()[&id].state.name(), "sent");
+    // Pending at the relayer: stays sent.
+    assert_eq!(w.pass(NOW_MS + 2, true), Report::default());
+    w.relayer[0].status.borrow_mut().insert(id.clone(), ChannelStatus::Executed { tx_hash: Some("TX1".into()) });
+    assert_eq!(w.pass(NOW_MS + 3, true).executed, 1);
+    assert_eq!(w.q.records[&id].state, State::Executed { tx_hash: Some("TX1".into()), at_ms: NOW_MS + 3 });
+    assert_eq!(*w.relayer[0].posts.borrow(), vec![id]);
+}
+
+#[test]
+fn nonce_seen_used_on_chain_marks_executed() {
+    let mut w = World::new();
+    let r = rec(2);
+    let id = r.id.clone();
+    w.add(r);
+    w.relayer[0].online.set(true);
+    w.pass(NOW_MS, true);
+    w.chain.used.borrow_mut().insert(id.clone());
+    assert_eq!(w.pass(NOW_MS + 1, true).executed, 1);
+    assert_eq!(w.q.records[&id].state, State::Executed { tx_hash: None, at_ms: NOW_MS + 1 });
+}
+
+#[test]
+fn server_errors_back_off_exponentially() {
+    let mut w = World::new();
+    let r = rec(3);
+    let id = r.id.clone();
+    w.add(r);
+    w.relayer[0].online.set(true);
+    w.relayer[0].server_error.set(true);
+    let mut now = NOW_MS;
+    let mut waits = vec![];
+    for _ in 0..10 {
+        assert_eq!(w.pass(now, true).failed_attempts, 1);
+        let next = w.q.records[&id].next_attempt_ms;
+        waits.push(next - now);
+        // Not due before its time: a pass in between does nothing.
+        assert_eq!(w.pass(next - 1, true).failed_attempts, 0);
+        now = next;
+    }
+    // ~1 s, 2 s, 4 s ... capped at 60 s, each within ±25%.
+    for (i, wait) in waits.iter().enumerate() {
+        let raw = (1000u64 << i).min(60_000);
+        assert!(*wait >= raw - raw / 4 && *wait <= raw + raw / 4, "attempt {i}: {wait} vs {raw}");
+    }
+    assert!(w.q.records[&id].maybe_delivered, "a 503 may have been processed");
+    assert!(w.q.check_discard(&id).is_err());
+    w.relayer[0].server_error.set(false);
+    assert_eq!(w.pass(now, true).sent, 1);
+    assert_eq!(w.q.records[&id].attempts, 0);
+}
+
+#[test]
+fn backoff_policy_bounds_and_spread() {
+    let p = Policy::default();
+    assert_eq!(p.backoff_ms(0, "a"), p.backoff_ms(0, "a"), "deterministic");
+    let spread: BTreeSet<u64> = (0..20).map(|i| p.backoff_ms(5, &format!("id{i}"))).collect();
+    assert!(spread.len() > 10, "jitter spreads retries: {spread:?}");
+    for a in 0..100 {
+        let b = p.backoff_ms(a, "x");
+        assert!(b >= 750 && b <= 75_000, "{a}: {b}");
+    }
+    let mut q = Queue::default();
+    assert_eq!(p.next_wake(&q, 5), None);
+    q.insert(rec(4));
+    assert_eq!(p.next_wake(&q, NOW_MS + 10), Some(NOW_MS + 10));
+}
+
+#[test]
+fn a_failed_write_shows_nothing_and_is_retried() {
+    let mut w = World::new();
+    let r = rec(5);
+    let id = r.id.clone();
+    w.store.fail_next.set(true);
+    assert!(block_on(enqueue(&mut w.q, &w.store, r.clone())).is_err());
+    assert!(w.q.records.is_empty(), "not shown as queued when the write failed");
+    w.add(r);
+    w.relayer[0].online.set(true);
+    // The relayer accepts, but the write of "sent" fails (as if the tab crashed right then).
+    w.store.fail_next.set(true);
+    let report = w.pass(NOW_MS, true);
+    assert_eq!(report.store_error.as_deref(), Some("disk full"));
+    assert_eq!(w.state(&id), "queued", "memory never runs ahead of the disk");
+    // Next pass sends again (the relayer dedups by hash) and records it.
+    assert_eq!(w.pass(NOW_MS + 1, true).sent, 1);
+    assert_eq!(w.relayer[0].posts.borrow().len(), 2);
+    assert_eq!(w.store.disk.borrow()[&id].state.name(), "sent");
+}
+
+#[test]
+fn rejection_is_final_with_reason() {
+    let mut w = World::new();
+    let r = rec(6);
+    let id = r.id.clone();
+    w.add(r);
+    w.relayer[0].online.set(true);
+    w.relayer[0].reject.borrow_mut().insert(id.clone());
+    assert_eq!(w.pass(NOW_MS, true).rejected, 1);
+    assert!(matches!(&w.q.records[&id].state, State::Failed { code, .. } if code == "NONCE_USED"));
+    assert_eq!(w.pass(NOW_MS + 100_000, true), Report::default(), "never retried");
+}
+
+#[test]
+fn a_relayer_that_forgot_gets_it_again() {
+    let mut w = World::new();
+    let r = rec(7);
+    let id = r.id.clone();
+    w.add(r);
+    w.relayer[0].online.set(true);
+    w.pass(NOW_MS, true);
+    w.relayer[0].status.borrow_mut().clear(); // relayer restarted without it
+    assert_eq!(w.pass(NOW_MS + 1, true).requeued, 1);
+    assert_eq!(w.state(&id), "queued");
+    assert_eq!(w.pass(NOW_MS + 2, true).sent, 1);
+    assert_eq!(*w.relayer[0].posts.borrow(), vec![id.clone(), id]);
+}
+
+#[test]
+fn expired_intents_fail_instead_of_waiting_forever() {
+    let mut w = World::new();
+    let r = Record::new(signed_transfer_until(8, NOW_MS * 1_000_000 + 1_000_000), "t".into(), NOW_MS).unwrap();
+    let id = r.id.clone();
+    w.add(r);
+    w.relayer[0].online.set(true);
+    assert_eq!(w.pass(NOW_MS + 5, true).expired, 1);
+    assert!(matches!(&w.q.records[&id].state, State::Failed { code, .. } if code == "DEADLINE_EXPIRED"));
+    assert!(w.relayer[0].posts.borrow().is_empty());
+}
+
+#[test]
+fn cancellation_settles_the_original() {
+    let mut w = World::new();
+    let orig = rec(9);
+    let oid = orig.id.clone();
+    w.add(orig);
+    w.relayer[0].online.set(true);
+    w.pass(NOW_MS, true);
+    let nonce = w.q.records[&oid].signed.nonce;
+    let intent = cancellation(&key().public_key().implicit_account_id(), vec![nonce], NOW_MS * 1_000_000, 24).unwrap();
+    let signed = key().sign_intent(&intent, outpost_protocol::Nonce([200; 32]), "intents.test.near");
+    let cancel = Record::new(signed, "cancel".into(), NOW_MS).unwrap();
+    let cid = cancel.id.clone();
+    let both = w.q.link_cancellation(&oid, cancel, NOW_MS).unwrap();
+    block_on(w.store.put(&both)).unwrap();
+    assert_eq!(w.pass(NOW_MS + 1, true).sent, 1);
+    w.relayer[0].status.borrow_mut().insert(cid.clone(), ChannelStatus::Executed { tx_hash: Some("C".into()) });
+    w.pass(NOW_MS + 2, true);
+    assert_eq!(w.state(&cid), "executed");
+    assert!(matches!(&w.q.records[&oid].state, State::Failed { code, .. } if code == "CANCELLED"));
+    assert_eq!(w.store.reload(), w.q, "disk and memory agree");
+}
+
+/// xorshift64*: a deterministic "random" schedule, so a failure reproduces.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+#[test]
+fn two_hundred_flaps_lose_and_duplicate_nothing() {
+    let mut w = World::new();
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let mut now = NOW_MS;
+    let mut enqueued = BTreeSet::new();
+    let mut n: u8 = 10;
+    let mut crashes = 0;
+    let mut failed_writes = 0;
+    let flaps = 200;
+    for _ in 0..flaps {
+        let online = !w.relayer[0].online.get();
+        w.relayer[0].online.set(online);
+        for _ in 0..(rng.next() % 4) {
+            if rng.chance(50) && n < 250 {
+                let r = rec(n);
+                n += 1;
+                if block_on(enqueue(&mut w.q, &w.store, r.clone())).is_err() {
+                    // The write was refused: the user saw an error, not "queued", and tries again.
+                    assert!(!w.q.records.contains_key(&r.id));
+                }
+                enqueued.insert(r.id.clone());
+                // Queueing the same intent again never makes a second record.
+                w.add(r.clone());
+                assert!(!w.add(r));
+            }
+            if rng.chance(15) {
+                w.store.fail_next.set(true);
+                failed_writes += 1;
+            }
+            now += rng.next() % 3_000;
+            let report = w.pass(now, online);
+            if report.store_error.is_some() {
+                // The write failed, so nothing was shown; the store refuses no more writes.
+                w.store.fail_next.set(false);
+            }
+            if rng.chance(10) {
+                // Tab crash: memory is gone, the disk is all there is.
+                w.q = w.store.reload();
+                crashes += 1;
+            }
+            assert_eq!(w.store.reload().records.keys().collect::<Vec<_>>(), w.q.records.keys().collect::<Vec<_>>());
+        }
+    }
+    // Settle: online until every record is sent (backoff at most 75 s).
+    w.relayer[0].online.set(true);
+    w.store.fail_next.set(false);
+    for _ in 0..10 {
+        now += 80_000;
+        w.pass(now, true);
+    }
+    let disk = w.store.reload();
+    let ids: BTreeSet<String> = disk.records.keys().cloned().collect();
+    assert_eq!(ids, enqueued, "no record lost, none invented");
+    assert!(disk.records.values().all(|r| r.state.name() == "sent"), "{:?}", disk.counts());
+    let posted: BTreeSet<String> = w.relayer[0].posts.borrow().iter().cloned().collect();
+    assert_eq!(posted, enqueued, "every intent reached the relayer");
+    let resends = w.relayer[0].posts.borrow().len() - posted.len();
+    eprintln!(
+        "flaps: {flaps}, intents: {}, crashes: {crashes}, refused writes: {failed_writes}, idempotent resends: {resends}",
+        enqueued.len()
+    );
+    assert!(enqueued.len() > 50);
+}
+
+#[test]
+fn split_passes_and_retry_now() {
+    let mut w = World::new();
+    let r = rec(240);
+    let id = r.id.clone();
+    w.add(r);
+    w.relayer[0].online.set(true);
+    w.relayer[0].server_error.set(true);
+    let rep = block_on(send_pass(&mut w.q, &w.store, &w.relayer, &w.policy, NOW_MS));
+    assert!(rep.changed() && rep.failed_attempts == 1);
+    assert!(w.q.records[&id].next_attempt_ms > NOW_MS);
+    let changed = retry_now(&mut w.q, NOW_MS + 1);
+    assert_eq!(changed.len(), 1);
+    assert!(w.q.records[&id].due(NOW_MS + 1));
+    w.relayer[0].server_error.set(false);
+    assert_eq!(block_on(send_pass(&mut w.q, &w.store, &w.relayer, &w.policy, NOW_MS + 1)).sent, 1);
+    w.relayer[0].status.borrow_mut().insert(id.clone(), ChannelStatus::Failed { code: "X".into(), reason: "y".into(), tx_hash: None });
+    let rep = block_on(poll_pass(&mut w.q, &w.store, &w.relayer, None::<&NoOracle>, &w.policy, NOW_MS + 2));
+    assert_eq!(rep.chain_failed, 1);
+    assert_eq!(w.state(&id), "failed");
+}

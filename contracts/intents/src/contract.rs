@@ -1,0 +1,353 @@
+//! The near-sdk shell around the engine (wasm32 only). Storage payment, decided here and in the
+//! README: the caller of `execute_intents` and `add_public_key` attaches the storage their call
+//! adds (excess refunded); `deposit` pays from the NEAR it brings; `ft_on_transfer` charges the
+//! receiver's NEAR ledger balance when it creates a new balance record. The contract never pays.
+
+use crate::engine::{ChainEnv, Withdrawal};
+use crate::storage::Storage;
+use crate::{ledger::Ledger, storage_cost};
+use near_sdk::json_types::U128;
+use near_sdk::serde::Deserialize;
+use near_sdk::serde_json::{self, value::RawValue};
+use near_sdk::{env, ext_contract, near, require, Gas, NearToken, PanicOnDefault, Promise, PromiseError};
+use outpost_protocol::abi::{BatchFailure, ContractConfig, SimulationReport};
+use outpost_protocol::error::{ErrorCode, IntentError};
+use outpost_protocol::limits::{MAX_BATCH_SIZE, MAX_DEADLINE_HORIZON_NS};
+use outpost_protocol::{AccountId, Amount, Crypto, Deadline, IntentHash, Nonce, PublicKey, SignedIntent, TokenId};
+use std::collections::BTreeMap;
+
+const ONE_YOCTO: NearToken = NearToken::from_yoctonear(1);
+const FT_TRANSFER_GAS: Gas = Gas::from_tgas(10);
+const ON_WITHDRAW_GAS: Gas = Gas::from_tgas(5);
+const MIGRATE_GAS: Gas = Gas::from_tgas(20);
+/// Most nonces one `prune_nonces` call takes.
+const MAX_PRUNE: usize = 256;
+
+/// Contract storage through near-sdk's host functions.
+struct NearStorage;
+
+impl Storage for NearStorage {
+    fn read(&self, key: &[u8]) -> Option<Vec<u8>> {
+        env::storage_read(key)
+    }
+    fn write(&mut self, key: &[u8], value: &[u8]) {
+        env::storage_write(key, value);
+    }
+    fn remove(&mut self, key: &[u8]) {
+        env::storage_remove(key);
+    }
+}
+
+/// Hashing and signature checks as host functions: cheaper in gas and wasm size than in wasm.
+struct HostCrypto;
+
+impl Crypto for HostCrypto {
+    fn sha256(&self, data: &[u8]) -> [u8; 32] {
+        env::sha256_array(data)
+    }
+    fn ed25519_verify(&self, signature: &[u8; 64], message: &[u8], public_key: &[u8; 32]) -> bool {
+        env::ed25519_verify(signature, message, public_key)
+    }
+}
+
+#[ext_contract(ext_ft)]
+#[allow(dead_code)]
+trait FungibleToken {
+    fn ft_transfer(&mut self, receiver_id: AccountId, amount: U128, memo: Option<String>);
+}
+
+#[derive(PanicOnDefault)]
+#[near(contract_state, contract_metadata(standard(standard = "nep297", version = "1.0.0")))]
+pub struct Contract {
+    owner_id: AccountId,
+    paused: bool,
+}
+
+fn fail(e: impl std::fmt::Display) -> ! {
+    env::panic_str(&e.to_string())
+}
+
+fn chain_env() -> ChainEnv {
+    ChainEnv { contract_id: env::current_account_id().to_string(), now_ns: env::block_timestamp() }
+}
+
+fn byte_cost() -> u128 {
+    env::storage_byte_cost().as_yoctonear()
+}
+
+/// Decodes each item on its own, so a malformed one is reported with its index.
+fn decode(signed: Vec<Box<RawValue>>) -> Vec<Result<SignedIntent, IntentError>> {
+    signed
+        .iter()
+        .map(|raw| serde_json::from_slice(raw.get().as_bytes()).map_err(|e| IntentError::new(ErrorCode::MessageMalformed, e.to_string())))
+        .collect()
+}
+
+/// Takes `cost` out of `attached` and sends the rest back to the caller.
+fn charge(attached: u128, cost: u128, what: &str) {
+    if attached < cost {
+        fail(IntentError::new(
+            ErrorCode::InsufficientStorageDeposit,
+            format!("{what} needs {cost} yoctoNEAR attached, got {attached}"),
+        ));
+    }
+    if attached > cost {
+        Promise::new(env::predecessor_account_id()).transfer(NearToken::from_yoctonear(attached - cost)).detach();
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "near_sdk::serde", deny_unknown_fields)]
+struct DepositMsg {
+    receiver_id: AccountId,
+}
+
+#[near]
+impl Contract {
+    #[init]
+    pub fn new(owner_id: AccountId) -> Self {
+        Contract { owner_id, paused: false }
+    }
+
+    /// Settles a batch of signed intents, all or nothing. Anyone may call; attach the storage
+    /// deposit `simulate_intents` reports. Returns the executed intents' hashes.
+    #[payable]
+    pub fn execute_intents(&mut self, signed: Vec<Box<RawValue>>) -> Vec<IntentHash> {
+        if self.paused {
+            fail(BatchFailure::Batch(ErrorCode::Paused.into()));
+        }
+        let usage_before = env::storage_usage();
+        let outcome = crate::execute(&mut NearStorage, HostCrypto, chain_env(), decode(signed)).unwrap_or_else(|f| fail(f));
+        // Charge what storage really grew by (the engine's own count matches it; tests check).
+        let bytes = env::storage_usage() as i64 - usage_before as i64;
+        let cost = storage_cost(bytes, byte_cost()).saturating_add(outcome.nep141_withdrawals());
+        let attached = env::attached_deposit().as_yoctonear();
+        if attached < cost {
+            fail(BatchFailure::Batch(IntentError::new(
+                ErrorCode::InsufficientStorageDeposit,
+                format!("the batch needs {cost} yoctoNEAR attached, got {attached}"),
+            )));
+        }
+        if attached > cost {
+            Promise::new(env::predecessor_account_id()).transfer(NearToken::from_yoctonear(attached - cost)).detach();
+        }
+        for line in &outcome.events {
+            env::log_str(line);
+        }
+        for w in outcome.withdrawals {
+            send_withdrawal(w);
+        }
+        outcome.executed.iter().map(|e| e.intent_hash).collect()
+    }
+
+    /// The same checks and effects as `execute_intents`, written nowhere.
+    pub fn simulate_intents(&self, signed: Vec<Box<RawValue>>) -> SimulationReport {
+        crate::simulate(&NearStorage, HostCrypto, chain_env(), decode(signed), byte_cost())
+    }
+
+    /// NEP-141 receiver: credits `nep141:<calling token>` to `sender_id`, or to `receiver_id` when
+    /// `msg` is `{"receiver_id": "..."}`. Returns the unused amount: all of it on any problem.
+    pub fn ft_on_transfer(&mut self, sender_id: AccountId, amount: U128, msg: String) -> U128 {
+        let token = TokenId::Nep141(env::predecessor_account_id());
+        match self.receive_tokens(sender_id, &token, amount.0, &msg) {
+            Ok(()) => U128(0),
+            Err(e) => {
+                env::log_str(&format!("deposit refunded: {e}"));
+                amount
+            }
+        }
+    }
+
+    /// Credits the attached NEAR (less the storage of a first NEAR record) to `receiver_id`, or to
+    /// the caller.
+    #[payable]
+    pub fn deposit(&mut self, receiver_id: Option<AccountId>) {
+        self.require_running();
+        let receiver = receiver_id.unwrap_or_else(env::predecessor_account_id);
+        let attached = env::attached_deposit().as_yoctonear();
+        let cost = storage_cost(crate::credit_storage_bytes(&NearStorage, &receiver, &TokenId::Near), byte_cost());
+        if attached <= cost {
+            fail(IntentError::new(
+                ErrorCode::InsufficientStorageDeposit,
+                format!("a first deposit for {receiver} must exceed the {cost} yoctoNEAR its record's storage costs"),
+            ));
+        }
+        let credit = crate::deposit(&mut NearStorage, &receiver, &TokenId::Near, attached - cost).unwrap_or_else(|e| fail(e));
+        env::log_str(&credit.event);
+    }
+
+    /// Registers a key that may sign intents for the caller. Attach at least 1 yoctoNEAR and the
+    /// key's storage; the rest comes back.
+    #[payable]
+    pub fn add_public_key(&mut self, public_key: PublicKey) {
+        self.require_running();
+        let attached = env::attached_deposit().as_yoctonear();
+        require!(attached >= 1, "DEPOSIT_REQUIRED: attach at least 1 yoctoNEAR");
+        let bytes = crate::add_public_key(&mut NearStorage, &env::predecessor_account_id(), public_key).unwrap_or_else(|e| fail(e));
+        charge(attached, storage_cost(bytes, byte_cost()), "add_public_key");
+    }
+
+    /// Removes one of the caller's keys. Attach exactly 1 yoctoNEAR.
+    #[payable]
+    pub fn remove_public_key(&mut self, public_key: PublicKey) {
+        near_sdk::assert_one_yocto();
+        crate::remove_public_key(&mut NearStorage, &env::predecessor_account_id(), &public_key).unwrap_or_else(|e| fail(e));
+    }
+
+    /// Deletes used nonces whose deadline has passed (a replay is then stopped by the deadline
+    /// check). Anyone may call; returns how many were deleted.
+    pub fn prune_nonces(&mut self, nonces: Vec<(AccountId, Nonce)>) -> u32 {
+        require!(nonces.len() <= MAX_PRUNE, "BATCH_TOO_LARGE: at most 256 nonces per call");
+        let now = env::block_timestamp();
+        let mut ledger = Ledger(NearStorage);
+        nonces.iter().filter(|(account, nonce)| ledger.prune_nonce(account, nonce, now)).count() as u32
+    }
+
+    /// Callback of a withdrawal: puts the balance back when the transfer failed. Private: only
+    /// this contract's own promise may call it, so a refund happens at most once per withdrawal.
+    #[private]
+    pub fn on_withdraw(
+        &mut self,
+        account_id: AccountId,
+        token: TokenId,
+        amount: U128,
+        receiver_id: AccountId,
+        #[callback_result] result: Result<(), PromiseError>,
+    ) -> bool {
+        if result.is_ok() {
+            return true;
+        }
+        let w = Withdrawal { account_id, token, amount: amount.0, receiver_id, memo: None };
+        let credit = crate::refund_withdrawal(&mut NearStorage, &w).unwrap_or_else(|e| fail(e));
+        env::log_str(&credit.event);
+        false
+    }
+
+    // ---- views ----
+
+    pub fn get_balance(&self, account_id: AccountId, token: TokenId) -> Amount {
+        Amount(Ledger(NearStorage).balance(&account_id, &token))
+    }
+
+    pub fn get_balances(&self, account_id: AccountId, tokens: Vec<TokenId>) -> BTreeMap<TokenId, Amount> {
+        let ledger = Ledger(NearStorage);
+        tokens.into_iter().map(|t| (t.clone(), Amount(ledger.balance(&account_id, &t)))).collect()
+    }
+
+    pub fn is_nonce_used(&self, account_id: AccountId, nonce: Nonce) -> bool {
+        Ledger(NearStorage).nonce_deadline(&account_id, &nonce).is_some()
+    }
+
+    /// Keys that may sign for `account_id`: its implicit key (if any) and the registered ones.
+    pub fn public_keys_of(&self, account_id: AccountId) -> Vec<PublicKey> {
+        let mut keys: Vec<PublicKey> = PublicKey::of_implicit_account(&account_id).into_iter().collect();
+        keys.extend(Ledger(NearStorage).keys(&account_id));
+        keys
+    }
+
+    pub fn config(&self) -> ContractConfig {
+        ContractConfig {
+            owner_id: self.owner_id.clone(),
+            paused: self.paused,
+            max_deadline_horizon_ns: Deadline(MAX_DEADLINE_HORIZON_NS),
+            max_batch_size: MAX_BATCH_SIZE as u32,
+            storage_byte_cost: Amount(byte_cost()),
+        }
+    }
+
+    // ---- owner: pause, ownership, upgrade. None of these can move a balance. ----
+
+    #[payable]
+    pub fn pause(&mut self) {
+        self.require_owner();
+        self.paused = true;
+        env::log_str("paused");
+    }
+
+    #[payable]
+    pub fn unpause(&mut self) {
+        self.require_owner();
+        self.paused = false;
+        env::log_str("unpaused");
+    }
+
+    #[payable]
+    pub fn set_owner(&mut self, owner_id: AccountId) {
+        self.require_owner();
+        self.owner_id = owner_id;
+    }
+
+    /// Runs after `upgrade` deploys new code: re-reads the state (add conversions here when the
+    /// state layout changes; ledger records are raw keys and survive as they are).
+    #[private]
+    #[init(ignore_state)]
+    pub fn migrate() -> Self {
+        env::state_read().unwrap_or_else(|| fail("no state to migrate"))
+    }
+}
+
+impl Contract {
+    fn require_owner(&self) {
+        near_sdk::assert_one_yocto();
+        if env::predecessor_account_id() != self.owner_id {
+            fail(IntentError::from(ErrorCode::NotOwner));
+        }
+    }
+
+    fn require_running(&self) {
+        if self.paused {
+            fail(IntentError::from(ErrorCode::Paused));
+        }
+    }
+
+    fn receive_tokens(&mut self, sender: AccountId, token: &TokenId, amount: u128, msg: &str) -> Result<(), IntentError> {
+        if self.paused {
+            return Err(ErrorCode::Paused.into());
+        }
+        let receiver = if msg.is_empty() {
+            sender
+        } else {
+            serde_json::from_slice::<DepositMsg>(msg.as_bytes())
+                .map_err(|e| IntentError::new(ErrorCode::MalformedDepositMessage, e.to_string()))?
+                .receiver_id
+        };
+        let credit = crate::receive_tokens(&mut NearStorage, &receiver, token, amount, byte_cost())?;
+        env::log_str(&credit.event);
+        Ok(())
+    }
+}
+
+fn send_withdrawal(w: Withdrawal) {
+    let transfer = match &w.token {
+        TokenId::Near => Promise::new(w.receiver_id.clone()).transfer(NearToken::from_yoctonear(w.amount)),
+        TokenId::Nep141(token) => ext_ft::ext(token.clone())
+            .with_attached_deposit(ONE_YOCTO)
+            .with_static_gas(FT_TRANSFER_GAS)
+            .ft_transfer(w.receiver_id.clone(), U128(w.amount), w.memo.clone()),
+    };
+    transfer
+        .then(
+            Contract::ext(env::current_account_id())
+                .with_static_gas(ON_WITHDRAW_GAS)
+                .on_withdraw(w.account_id, w.token, U128(w.amount), w.receiver_id),
+        )
+        .detach();
+}
+
+/// Owner only: deploys the code given as the raw call input and calls `migrate`. Raw input (not
+/// JSON) keeps a 200 KB upload cheap. Ledger balances are untouched by design; owners should be
+/// a multisig or DAO, since new code could change that.
+#[no_mangle]
+pub extern "C" fn upgrade() {
+    env::setup_panic_hook();
+    let contract: Contract = env::state_read().unwrap_or_else(|| fail("not initialized"));
+    if env::predecessor_account_id() != contract.owner_id {
+        fail(IntentError::from(ErrorCode::NotOwner));
+    }
+    let code = env::input().unwrap_or_else(|| fail("upgrade takes the new wasm as input"));
+    Promise::new(env::current_account_id())
+        .deploy_contract(code)
+        .function_call("migrate", Vec::new(), NearToken::from_near(0), MIGRATE_GAS)
+        .as_return()
+        .detach();
+}

@@ -1,0 +1,342 @@
+//! The settlement engine: `Engine<S: Storage, C: Crypto, I: Inspector>`. It runs identically on
+//! chain and natively; `execute` and `simulate` are the same run with different inspectors:
+//! [`Abort`] stops at the first failing item (the batch then changes nothing), [`Report`] rolls the
+//! item back and goes on, recording each verdict.
+//!
+//! Per item, in DESIGN.md order: stateless rules (`outpost_protocol::verify_signed_intent`:
+//! size, signature, decode, recipient, deadline, actions), then the key belongs to the signer,
+//! then the nonce is unused (and is recorded), then the actions apply in order. After all items the
+//! swap offers must net to zero per token, and the events must fit NEAR's log limit.
+
+use crate::ledger::{Ledger, NEVER_PRUNE};
+use crate::storage::{Changes, Overlay, Storage};
+use outpost_protocol::abi::{BalanceChange, BatchFailure, ItemOutcome, ItemResult, EVENT_STANDARD, EVENT_VERSION};
+use outpost_protocol::error::{ErrorCode, IntentError};
+use outpost_protocol::validate::{check_batch_size, check_diffs_balanced};
+use outpost_protocol::{
+    verify_signed_intent, AccountId, Action, Crypto, IntentHash, Nonce, SignedAmount, SignedIntent, TokenId,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// NEAR allows 16 KiB of logs per receipt; the batch's events get this much, the rest is headroom
+/// for the token contract's and callbacks' own lines.
+pub const MAX_EVENT_LOG_BYTES: usize = 15 * 1024;
+
+/// What the engine needs to know about the chain.
+#[derive(Clone, Debug)]
+pub struct ChainEnv {
+    /// This contract's account id: every intent's `recipient` must equal it.
+    pub contract_id: String,
+    /// Block timestamp, ns.
+    pub now_ns: u64,
+}
+
+/// An item that passed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExecutedIntent {
+    pub intent_hash: IntentHash,
+    pub signer_id: AccountId,
+    pub nonce: Nonce,
+    pub actions: Vec<&'static str>,
+}
+
+/// Ledger balance taken out by a `withdraw` action; the contract sends it and refunds it in a
+/// callback if the transfer fails.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Withdrawal {
+    pub account_id: AccountId,
+    pub token: TokenId,
+    #[serde(serialize_with = "amount_str")]
+    pub amount: u128,
+    pub receiver_id: AccountId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+}
+
+fn amount_str<S: serde::Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// Decides what a failing item does to the batch, and sees every verdict.
+pub trait Inspector {
+    /// An item passed; `changes` are its balance changes per (account, token).
+    fn on_executed(&mut self, index: u32, item: &ExecutedIntent, changes: &[BalanceDelta]);
+    /// Returns true to abort the whole batch, false to roll the item back and go on.
+    fn on_failed(&mut self, index: u32, item: Option<&ExecutedIntent>, error: &IntentError) -> bool;
+    /// A batch-wide rule failed. Returns true to abort.
+    fn on_batch_failed(&mut self, error: &IntentError) -> bool;
+}
+
+/// `execute_intents`: all or nothing.
+#[derive(Default)]
+pub struct Abort;
+
+impl Inspector for Abort {
+    fn on_executed(&mut self, _: u32, _: &ExecutedIntent, _: &[BalanceDelta]) {}
+    fn on_failed(&mut self, _: u32, _: Option<&ExecutedIntent>, _: &IntentError) -> bool {
+        true
+    }
+    fn on_batch_failed(&mut self, _: &IntentError) -> bool {
+        true
+    }
+}
+
+/// A balance change: (account, token) and a signed amount.
+pub type BalanceDelta = ((AccountId, TokenId), i128);
+
+/// `simulate_intents`: every item's verdict and the net balance changes of the passing ones
+/// (kept only here, so `execute_intents` spends no gas on them).
+#[derive(Default)]
+pub struct Report {
+    pub outcomes: Vec<ItemOutcome>,
+    pub balance_changes: BTreeMap<(AccountId, TokenId), i128>,
+}
+
+impl Report {
+    pub fn balance_change_list(&self) -> Vec<BalanceChange> {
+        self.balance_changes
+            .iter()
+            .filter(|(_, d)| **d != 0)
+            .map(|((account_id, token), delta)| BalanceChange {
+                account_id: account_id.clone(),
+                token: token.clone(),
+                delta: SignedAmount(*delta),
+            })
+            .collect()
+    }
+}
+
+impl Inspector for Report {
+    fn on_executed(&mut self, index: u32, item: &ExecutedIntent, changes: &[BalanceDelta]) {
+        for (key, delta) in changes {
+            let total = self.balance_changes.entry(key.clone()).or_insert(0);
+            // Reports saturate beyond i128; balances themselves are exact u128.
+            *total = total.saturating_add(*delta);
+        }
+        self.outcomes.push(ItemOutcome {
+            index,
+            intent_hash: Some(item.intent_hash),
+            signer_id: Some(item.signer_id.clone()),
+            nonce: Some(item.nonce),
+            result: ItemResult::Ok,
+        });
+    }
+    fn on_failed(&mut self, index: u32, item: Option<&ExecutedIntent>, error: &IntentError) -> bool {
+        self.outcomes.push(ItemOutcome {
+            index,
+            intent_hash: item.map(|i| i.intent_hash),
+            signer_id: item.map(|i| i.signer_id.clone()),
+            nonce: item.map(|i| i.nonce),
+            result: ItemResult::from(error),
+        });
+        false
+    }
+    fn on_batch_failed(&mut self, _: &IntentError) -> bool {
+        false
+    }
+}
+
+/// What a batch did (execute: to be committed; simulate: what it would do).
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub executed: Vec<ExecutedIntent>,
+    pub withdrawals: Vec<Withdrawal>,
+    /// Net storage bytes the batch adds.
+    pub storage_bytes: i64,
+    /// NEP-297 log lines (`EVENT_JSON:...`), at most [`MAX_EVENT_LOG_BYTES`] in all.
+    pub events: Vec<String>,
+    /// A batch-wide failure (only simulate returns an outcome with one).
+    pub batch_error: Option<IntentError>,
+}
+
+impl BatchOutcome {
+    /// NEP-141 withdrawals: each needs 1 yoctoNEAR attached to `ft_transfer`, paid by the caller.
+    pub fn nep141_withdrawals(&self) -> u128 {
+        self.withdrawals.iter().filter(|w| matches!(w.token, TokenId::Nep141(_))).count() as u128
+    }
+}
+
+/// One batch over one storage.
+pub struct Engine<'a, S: Storage, C: Crypto, I: Inspector> {
+    ledger: Ledger<Overlay<'a, S>>,
+    crypto: C,
+    env: ChainEnv,
+    pub inspector: I,
+}
+
+impl<'a, S: Storage, C: Crypto, I: Inspector> Engine<'a, S, C, I> {
+    pub fn new(storage: &'a S, crypto: C, env: ChainEnv, inspector: I) -> Self {
+        Engine { ledger: Ledger(Overlay::new(storage)), crypto, env, inspector }
+    }
+
+    /// Runs a batch. Items that could not even be decoded come in as `Err`. On success returns
+    /// the outcome and the storage changes to apply; on an aborted item or a batch-wide failure
+    /// (execute), `Err`. Simulate returns `Ok` with the batch failure in `batch_error`.
+    pub fn run(mut self, items: Vec<Result<SignedIntent, IntentError>>) -> Result<(BatchOutcome, Changes, I), BatchFailure> {
+        let mut out = BatchOutcome::default();
+        if let Err(e) = check_batch_size(items.len()) {
+            return self.batch_failure(out, e);
+        }
+        let mut diffs: Vec<BTreeMap<TokenId, SignedAmount>> = Vec::new();
+        for (index, item) in items.into_iter().enumerate() {
+            let index = index as u32;
+            let checkpoint = self.ledger.0.checkpoint();
+            let mut effects = ItemEffects::default();
+            let result = item.and_then(|signed| self.apply(&signed, &mut effects));
+            match result {
+                Ok(executed) => {
+                    self.inspector.on_executed(index, &executed, &effects.changes);
+                    diffs.extend(effects.diffs);
+                    out.withdrawals.extend(effects.withdrawals);
+                    out.executed.push(executed);
+                }
+                Err(error) => {
+                    if self.inspector.on_failed(index, effects.identity.as_ref(), &error) {
+                        return Err(BatchFailure::Item { index, error });
+                    }
+                    self.ledger.0.rollback(checkpoint);
+                }
+            }
+        }
+        if let Err(e) = check_diffs_balanced(diffs.iter()) {
+            return self.batch_failure(out, e);
+        }
+        out.events = events(&out.executed, &out.withdrawals);
+        let log_bytes: usize = out.events.iter().map(String::len).sum();
+        if log_bytes > MAX_EVENT_LOG_BYTES {
+            let e = IntentError::new(
+                ErrorCode::EventsTooLarge,
+                format!("{} intents make {log_bytes} bytes of events, at most {MAX_EVENT_LOG_BYTES}", out.executed.len()),
+            );
+            return self.batch_failure(out, e);
+        }
+        out.storage_bytes = self.ledger.0.bytes_delta();
+        Ok((out, self.ledger.0.into_changes(), self.inspector))
+    }
+
+    /// Execute aborts; simulate reports the failure and nothing would change.
+    fn batch_failure(mut self, mut out: BatchOutcome, error: IntentError) -> Result<(BatchOutcome, Changes, I), BatchFailure> {
+        if self.inspector.on_batch_failed(&error) {
+            return Err(BatchFailure::Batch(error));
+        }
+        out.batch_error = Some(error);
+        out.storage_bytes = 0;
+        out.events.clear();
+        Ok((out, Changes::default(), self.inspector))
+    }
+
+    fn apply(&mut self, signed: &SignedIntent, fx: &mut ItemEffects) -> Result<ExecutedIntent, IntentError> {
+        let verified = verify_signed_intent(&self.crypto, signed, &self.env.contract_id, self.env.now_ns)?;
+        let signer = verified.intent.signer_id.clone();
+        let executed = ExecutedIntent {
+            intent_hash: verified.hash,
+            signer_id: signer.clone(),
+            nonce: verified.nonce,
+            actions: verified.intent.actions.iter().map(Action::kind).collect(),
+        };
+        fx.identity = Some(executed.clone());
+        if !self.ledger.can_sign(&signer, &verified.public_key) {
+            return Err(IntentError::new(
+                ErrorCode::KeyNotAuthorized,
+                format!("{} may not sign for {signer}", verified.public_key),
+            ));
+        }
+        self.ledger.use_nonce(&signer, &verified.nonce, verified.intent.deadline.0)?;
+        for (i, action) in verified.intent.actions.into_iter().enumerate() {
+            let kind = action.kind();
+            self.apply_action(&signer, action, fx)
+                .map_err(|e| IntentError::new(e.code, format!("action {i} ({kind}): {}", e.detail)))?;
+        }
+        Ok(executed)
+    }
+
+    fn apply_action(&mut self, signer: &AccountId, action: Action, fx: &mut ItemEffects) -> Result<(), IntentError> {
+        match action {
+            Action::Transfer { token, amount, receiver_id, .. } => {
+                self.ledger.debit(signer, &token, amount.0)?;
+                self.ledger.credit(&receiver_id, &token, amount.0)?;
+                fx.change(signer, &token, amount.0, false);
+                fx.change(&receiver_id, &token, amount.0, true);
+            }
+            Action::Withdraw { token, amount, receiver_id, memo } => {
+                self.ledger.debit(signer, &token, amount.0)?;
+                fx.change(signer, &token, amount.0, false);
+                fx.withdrawals.push(Withdrawal {
+                    account_id: signer.clone(),
+                    token,
+                    amount: amount.0,
+                    receiver_id,
+                    memo,
+                });
+            }
+            Action::TokenDiff { diff } => {
+                for (token, delta) in &diff {
+                    let magnitude = delta.0.unsigned_abs();
+                    if delta.0 < 0 {
+                        self.ledger.debit(signer, token, magnitude)?;
+                    } else {
+                        self.ledger.credit(signer, token, magnitude)?;
+                    }
+                    fx.change(signer, token, magnitude, delta.0 > 0);
+                }
+                fx.diffs.push(diff);
+            }
+            Action::AddPublicKey { public_key } => self.ledger.add_key(signer, public_key)?,
+            Action::RemovePublicKey { public_key } => self.ledger.remove_key(signer, &public_key)?,
+            Action::InvalidateNonces { nonces } => {
+                for nonce in nonces {
+                    // Cancelling an already used (or cancelled) nonce is a no-op, so a retried
+                    // cancellation does not fail.
+                    if self.ledger.nonce_deadline(signer, &nonce).is_none() {
+                        self.ledger.use_nonce(signer, &nonce, NEVER_PRUNE)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one item did, merged into the batch only if the item passes.
+#[derive(Default)]
+struct ItemEffects {
+    identity: Option<ExecutedIntent>,
+    changes: Vec<BalanceDelta>,
+    diffs: Vec<BTreeMap<TokenId, SignedAmount>>,
+    withdrawals: Vec<Withdrawal>,
+}
+
+impl ItemEffects {
+    fn change(&mut self, account: &AccountId, token: &TokenId, amount: u128, credit: bool) {
+        let magnitude = i128::try_from(amount).unwrap_or(i128::MAX);
+        self.changes.push(((account.clone(), token.clone()), if credit { magnitude } else { -magnitude }));
+    }
+}
+
+#[derive(Serialize)]
+struct Event<'a, T: Serialize> {
+    standard: &'static str,
+    version: &'static str,
+    event: &'a str,
+    data: T,
+}
+
+/// A NEP-297 log line.
+pub fn event_line<T: Serialize>(event: &str, data: T) -> String {
+    let e = Event { standard: EVENT_STANDARD, version: EVENT_VERSION, event, data };
+    // Our own event types always serialise.
+    format!("EVENT_JSON:{}", serde_json::to_string(&e).expect("event JSON"))
+}
+
+/// One `intents_executed` entry per intent, one `withdraw` entry per withdrawal.
+fn events(executed: &[ExecutedIntent], withdrawals: &[Withdrawal]) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !executed.is_empty() {
+        lines.push(event_line("intents_executed", executed));
+    }
+    if !withdrawals.is_empty() {
+        lines.push(event_line("withdraw", withdrawals));
+    }
+    lines
+}

@@ -1,0 +1,338 @@
+//! Every rule of the ledger, and the attack list of the intents issue, against the engine in
+//! memory (the same code the contract runs).
+
+mod common;
+use common::*;
+use outpost_intents::ledger::{Ledger, MAX_KEYS_PER_ACCOUNT};
+use outpost_intents::storage::Overlay;
+use outpost_protocol::abi::ItemResult;
+use outpost_protocol::limits::MAX_DEADLINE_HORIZON_NS;
+use outpost_protocol::*;
+
+fn funded() -> (World, User, User) {
+    let mut w = World::new();
+    let alice = User::implicit(1);
+    let bob = User::named(2, "bob.testnet");
+    w.deposit(&alice.account, &token(), 1_000);
+    w.deposit(&bob.account, &token_b(), 500);
+    (w, alice, bob)
+}
+
+#[test]
+fn implicit_account_transfers_without_registration() {
+    let (mut w, alice, bob) = funded();
+    let out = w.execute(vec![alice.sign(1, vec![transfer(token(), 300, &bob.account)])]).unwrap();
+    assert_eq!(w.balance(&alice.account, &token()), 700);
+    assert_eq!(w.balance(&bob.account, &token()), 300);
+    assert_eq!(out.executed.len(), 1);
+    assert_eq!(out.executed[0].signer_id, alice.account);
+    assert_eq!(out.executed[0].actions, vec!["transfer"]);
+    // One event line naming the intent, its signer and nonce.
+    let event: serde_json::Value = serde_json::from_str(out.events[0].strip_prefix("EVENT_JSON:").unwrap()).unwrap();
+    assert_eq!(event["standard"], "outpost");
+    assert_eq!(event["event"], "intents_executed");
+    assert_eq!(event["data"][0]["signer_id"], alice.account.as_str());
+    assert_eq!(event["data"][0]["intent_hash"], out.executed[0].intent_hash.to_string());
+    assert_eq!(event["data"][0]["nonce"], out.executed[0].nonce.to_string());
+    // The batch added a nonce record and a balance record for bob's new token.
+    assert!(out.storage_bytes > 0);
+}
+
+#[test]
+fn forged_or_foreign_signatures_fail() {
+    let (mut w, alice, bob) = funded();
+    let mut forged = alice.sign(1, vec![transfer(token(), 1, &bob.account)]);
+    forged.signature.0[5] ^= 1;
+    w.expect_failure(vec![forged], Some(0), ErrorCode::SignatureInvalid);
+    // Signed by mallory's key but claiming alice's account: the signature is valid for mallory's
+    // key, and that key may not sign for alice.
+    let mallory = User::implicit(9);
+    let claim = alice.intent(vec![transfer(token(), 1, &mallory.account)]);
+    w.expect_failure(vec![mallory.sign_intent(1, &claim)], Some(0), ErrorCode::KeyNotAuthorized);
+    // Alice's signature presented with mallory's key.
+    let mut swapped = alice.sign(2, vec![transfer(token(), 1, &bob.account)]);
+    swapped.public_key = mallory.key.public_key();
+    w.expect_failure(vec![swapped], Some(0), ErrorCode::SignatureInvalid);
+}
+
+#[test]
+fn replays_fail_across_and_within_batches() {
+    let (mut w, alice, bob) = funded();
+    let item = alice.sign(1, vec![transfer(token(), 10, &bob.account)]);
+    w.execute(vec![item.clone()]).unwrap();
+    w.expect_failure(vec![item.clone()], Some(0), ErrorCode::NonceUsed);
+    let fresh = alice.sign(2, vec![transfer(token(), 10, &bob.account)]);
+    w.expect_failure(vec![fresh.clone(), fresh], Some(1), ErrorCode::NonceUsed);
+    assert_eq!(w.balance(&bob.account, &token()), 10);
+    // Same nonce, different message: still the same nonce of the same signer.
+    let mut other = alice.sign(1, vec![transfer(token(), 99, &bob.account)]);
+    other.nonce = item.nonce;
+    let other = alice.key.sign_message(other.message.clone(), item.nonce, CONTRACT, None);
+    w.expect_failure(vec![other], Some(0), ErrorCode::NonceUsed);
+}
+
+#[test]
+fn deadlines_bound_execution() {
+    let (mut w, alice, bob) = funded();
+    let mut expired = alice.intent(vec![transfer(token(), 1, &bob.account)]);
+    expired.deadline = Deadline(NOW - 1);
+    w.expect_failure(vec![alice.sign_intent(1, &expired)], Some(0), ErrorCode::DeadlineExpired);
+    let mut far = alice.intent(vec![transfer(token(), 1, &bob.account)]);
+    far.deadline = Deadline(NOW + MAX_DEADLINE_HORIZON_NS + 1);
+    w.expect_failure(vec![alice.sign_intent(2, &far)], Some(0), ErrorCode::DeadlineTooFar);
+    // After its deadline, a used nonce may be pruned; the replay is then stopped by the deadline.
+    let item = alice.sign(3, vec![transfer(token(), 1, &bob.account)]);
+    w.execute(vec![item.clone()]).unwrap();
+    w.now = NOW + HOUR + 1;
+    let pruned = Ledger(&mut w.storage).prune_nonce(&alice.account, &item.nonce, NOW + HOUR + 1);
+    assert!(pruned);
+    w.expect_failure(vec![item], Some(0), ErrorCode::DeadlineExpired);
+}
+
+#[test]
+fn pruning_keeps_live_and_cancelled_nonces() {
+    let (mut w, alice, bob) = funded();
+    let item = alice.sign(1, vec![transfer(token(), 1, &bob.account)]);
+    w.execute(vec![item.clone()]).unwrap();
+    assert!(!Ledger(&mut w.storage).prune_nonce(&alice.account, &item.nonce, NOW), "deadline not passed");
+    let cancelled = Nonce([42; 32]);
+    w.execute(vec![alice.sign(2, vec![Action::InvalidateNonces { nonces: vec![cancelled] }])]).unwrap();
+    assert!(!Ledger(&mut w.storage).prune_nonce(&alice.account, &cancelled, u64::MAX), "cancelled nonces stay");
+}
+
+#[test]
+fn wrong_recipient_fails() {
+    let (mut w, alice, bob) = funded();
+    let intent = alice.intent(vec![transfer(token(), 1, &bob.account)]);
+    let other = alice.key.sign_intent(&intent, Nonce([1; 32]), "other-intents.testnet");
+    w.expect_failure(vec![other], Some(0), ErrorCode::WrongRecipient);
+}
+
+#[test]
+fn named_accounts_need_registered_keys_and_removed_keys_stop_working() {
+    let (mut w, alice, bob) = funded();
+    w.expect_failure(vec![bob.sign(1, vec![transfer(token_b(), 1, &alice.account)])], Some(0), ErrorCode::KeyNotAuthorized);
+    outpost_intents::add_public_key(&mut w.storage, &bob.account, bob.key.public_key()).unwrap();
+    w.execute(vec![bob.sign(1, vec![transfer(token_b(), 1, &alice.account)])]).unwrap();
+
+    // Bob adds a second key by intent, signs with it, then removes the first.
+    let phone = SecretKey::from_seed([77; 32]);
+    w.execute(vec![bob.sign(2, vec![Action::AddPublicKey { public_key: phone.public_key() }])]).unwrap();
+    let bob_phone = User { key: phone.clone(), account: bob.account.clone() };
+    w.execute(vec![bob_phone.sign(3, vec![Action::RemovePublicKey { public_key: bob.key.public_key() }])]).unwrap();
+    w.expect_failure(vec![bob.sign(4, vec![transfer(token_b(), 1, &alice.account)])], Some(0), ErrorCode::KeyNotAuthorized);
+    w.execute(vec![bob_phone.sign(5, vec![transfer(token_b(), 1, &alice.account)])]).unwrap();
+    assert_eq!(w.balance(&alice.account, &token_b()), 2);
+
+    // Key rules.
+    w.expect_failure(vec![bob_phone.sign(6, vec![Action::AddPublicKey { public_key: phone.public_key() }])], Some(0), ErrorCode::KeyAlreadyExists);
+    w.expect_failure(vec![bob_phone.sign(7, vec![Action::RemovePublicKey { public_key: bob.key.public_key() }])], Some(0), ErrorCode::KeyNotFound);
+    w.expect_failure(vec![alice.sign(8, vec![Action::RemovePublicKey { public_key: alice.key.public_key() }])], Some(0), ErrorCode::ImplicitKeyFixed);
+}
+
+#[test]
+fn key_count_is_bounded() {
+    let mut w = World::new();
+    let carol = acc("carol.testnet");
+    for i in 0..MAX_KEYS_PER_ACCOUNT {
+        outpost_intents::add_public_key(&mut w.storage, &carol, SecretKey::from_seed([i as u8 + 100; 32]).public_key()).unwrap();
+    }
+    let err = outpost_intents::add_public_key(&mut w.storage, &carol, SecretKey::from_seed([1; 32]).public_key()).unwrap_err();
+    assert_eq!(err.code, ErrorCode::TooManyKeys);
+}
+
+#[test]
+fn amounts_overflow_and_self_transfer_fail() {
+    let (mut w, alice, bob) = funded();
+    w.expect_failure(vec![alice.sign(1, vec![transfer(token(), 0, &bob.account)])], Some(0), ErrorCode::ZeroAmount);
+    w.expect_failure(vec![alice.sign(2, vec![transfer(token(), 1, &alice.account)])], Some(0), ErrorCode::SelfTransfer);
+    w.expect_failure(vec![alice.sign(3, vec![transfer(token(), 1_001, &bob.account)])], Some(0), ErrorCode::InsufficientBalance);
+    // A receiver at u128::MAX cannot be credited.
+    w.deposit(&bob.account, &token(), u128::MAX);
+    w.expect_failure(vec![alice.sign(4, vec![transfer(token(), 1, &bob.account)])], Some(0), ErrorCode::BalanceOverflow);
+    assert_eq!(outpost_intents::deposit(&mut w.storage, &bob.account, &token(), 1).unwrap_err().code, ErrorCode::BalanceOverflow);
+}
+
+#[test]
+fn a_later_failing_action_undoes_earlier_ones() {
+    let (mut w, alice, bob) = funded();
+    let item = alice.sign(1, vec![transfer(token(), 500, &bob.account), transfer(token(), 600, &bob.account)]);
+    let err = w.expect_failure(vec![item], Some(0), ErrorCode::InsufficientBalance);
+    assert!(err.detail.starts_with("action 1 (transfer)"), "{err}");
+    assert_eq!(w.balance(&alice.account, &token()), 1_000);
+}
+
+#[test]
+fn swaps_settle_when_offers_net_to_zero() {
+    let (mut w, alice, _) = funded();
+    let bob = User::implicit(2);
+    w.deposit(&bob.account, &token_b(), 500);
+    let a = alice.sign(1, vec![diff(&[(token(), -100), (token_b(), 50)])]);
+    let b = bob.sign(1, vec![diff(&[(token(), 100), (token_b(), -50)])]);
+    let out = w.execute(vec![a.clone(), b.clone()]).unwrap();
+    assert_eq!(w.balance(&alice.account, &token()), 900);
+    assert_eq!(w.balance(&alice.account, &token_b()), 50);
+    assert_eq!(w.balance(&bob.account, &token()), 100);
+    assert_eq!(w.balance(&bob.account, &token_b()), 450);
+    assert_eq!(out.executed.len(), 2);
+
+    // An offer alone, or offers that do not match, fail as a batch.
+    let a2 = alice.sign(2, vec![diff(&[(token(), -100), (token_b(), 50)])]);
+    let b2 = bob.sign(2, vec![diff(&[(token(), 100), (token_b(), -49)])]);
+    w.expect_failure(vec![a2.clone()], None, ErrorCode::DiffNotBalanced);
+    w.expect_failure(vec![a2, b2], None, ErrorCode::DiffNotBalanced);
+    // A diff that spends more than the signer has fails at that item.
+    let a3 = alice.sign(3, vec![diff(&[(token(), -5_000), (token_b(), 1)])]);
+    let b3 = bob.sign(3, vec![diff(&[(token(), 5_000), (token_b(), -1)])]);
+    w.expect_failure(vec![a3, b3], Some(0), ErrorCode::InsufficientBalance);
+}
+
+#[test]
+fn withdrawals_debit_and_refunds_put_back_once() {
+    let (mut w, alice, bob) = funded();
+    w.expect_failure(vec![alice.sign(1, vec![withdraw(token(), 1_001, &alice.account)])], Some(0), ErrorCode::InsufficientBalance);
+    let out = w.execute(vec![alice.sign(2, vec![withdraw(token(), 400, &bob.account)])]).unwrap();
+    assert_eq!(w.balance(&alice.account, &token()), 600);
+    assert_eq!(out.withdrawals.len(), 1);
+    assert_eq!(out.nep141_withdrawals(), 1);
+    let wd = &out.withdrawals[0];
+    assert_eq!((wd.amount, &wd.receiver_id), (400, &bob.account));
+    assert!(out.events.iter().any(|e| e.contains("\"event\":\"withdraw\"")));
+    // The transfer failed: the callback refunds, and the record existed, so no storage is needed.
+    let credit = outpost_intents::refund_withdrawal(&mut w.storage, wd).unwrap();
+    assert_eq!(credit.storage_bytes, 0);
+    assert!(credit.event.contains("withdraw_refund"));
+    assert_eq!(w.balance(&alice.account, &token()), 1_000);
+}
+
+#[test]
+fn cancelled_nonces_block_their_intents() {
+    let (mut w, alice, bob) = funded();
+    let queued = alice.sign(1, vec![transfer(token(), 10, &bob.account)]);
+    let cancel = alice.sign(2, vec![Action::InvalidateNonces { nonces: vec![queued.nonce] }]);
+    w.execute(vec![cancel]).unwrap();
+    w.expect_failure(vec![queued.clone()], Some(0), ErrorCode::NonceUsed);
+    // Cancelling again (a retry) is harmless.
+    w.execute(vec![alice.sign(3, vec![Action::InvalidateNonces { nonces: vec![queued.nonce] }])]).unwrap();
+}
+
+#[test]
+fn undecodable_items_are_reported_by_index() {
+    let (mut w, alice, bob) = funded();
+    let good = alice.sign(1, vec![transfer(token(), 1, &bob.account)]);
+    let env = w.env();
+    let items = vec![Ok(good), Err(IntentError::new(ErrorCode::MessageMalformed, "bad json"))];
+    let err = outpost_intents::execute(&mut w.storage, DalekCrypto, env, items).unwrap_err();
+    assert_eq!(err.to_string(), "intent #1: MESSAGE_MALFORMED: bad json");
+    assert_eq!(w.balance(&bob.account, &token()), 0);
+    let garbage = alice.key.sign_message("{\"signer_id\":1}".into(), Nonce([3; 32]), CONTRACT, None);
+    w.expect_failure(vec![garbage], Some(0), ErrorCode::MessageMalformed);
+    w.expect_failure(vec![], None, ErrorCode::BatchEmpty);
+}
+
+#[test]
+fn simulate_reports_each_item_and_changes_nothing() {
+    let (w, alice, bob) = funded();
+    let before = w.storage.clone();
+    let good = alice.sign(1, vec![transfer(token(), 100, &bob.account)]);
+    let replay = good.clone();
+    let mut forged = alice.sign(2, vec![transfer(token(), 1, &bob.account)]);
+    forged.signature.0[0] ^= 1;
+    let too_much = alice.sign(3, vec![transfer(token(), 950, &bob.account)]);
+    let report = w.simulate(vec![good, replay, forged, too_much]);
+    assert_eq!(w.storage, before);
+    let codes: Vec<Option<ErrorCode>> = report.outcomes.iter().map(|o| o.result.code()).collect();
+    assert_eq!(codes, vec![None, Some(ErrorCode::NonceUsed), Some(ErrorCode::SignatureInvalid), Some(ErrorCode::InsufficientBalance)]);
+    assert!(report.outcomes[0].result.is_ok() && report.outcomes[0].intent_hash.is_some());
+    assert!(report.outcomes[2].intent_hash.is_none(), "nothing unsigned is reported in detail");
+    assert_eq!(report.batch_error, None);
+    let changes: Vec<(String, i128)> = report.balance_changes.iter().map(|c| (c.account_id.to_string(), c.delta.0)).collect();
+    assert_eq!(changes, vec![(alice.account.to_string(), -100), ("bob.testnet".into(), 100)]);
+    assert!(report.storage_deposit_needed.0 > 0);
+}
+
+#[test]
+fn simulate_agrees_with_execute() {
+    let (mut w, alice, bob) = funded();
+    let items = vec![
+        alice.sign(1, vec![transfer(token(), 100, &bob.account), withdraw(token(), 50, &alice.account)]),
+        alice.sign(2, vec![Action::AddPublicKey { public_key: SecretKey::from_seed([5; 32]).public_key() }]),
+    ];
+    let report = w.simulate(items.clone());
+    let before: Vec<u128> = report.balance_changes.iter().map(|c| w.balance(&c.account_id, &c.token)).collect();
+    let usage_before = w.storage.usage() as i64;
+    let out = w.execute(items).unwrap();
+    let grown = w.storage.usage() as i64 - usage_before;
+    assert_eq!(out.storage_bytes, grown, "the engine's byte count is what storage really grew by");
+    assert_eq!(report.storage_deposit_needed.0, outpost_intents::execute_deposit_needed(&out, BYTE_COST));
+    assert_eq!(report.storage_deposit_needed.0, grown as u128 * BYTE_COST + 1, "storage plus 1 yocto for the ft_transfer");
+    assert!(report.outcomes.iter().all(|o| o.result == ItemResult::Ok));
+    // Each change the simulation lists is exactly what execution moved.
+    assert_eq!(report.balance_changes.len(), 2, "alice -150 (100 to bob, 50 out), bob +100");
+    for (c, was) in report.balance_changes.iter().zip(before) {
+        assert_eq!(w.balance(&c.account_id, &c.token) as i128 - was as i128, c.delta.0, "{c:?}");
+    }
+}
+
+#[test]
+fn batch_size_is_bounded() {
+    let (mut w, alice, bob) = funded();
+    let items: Vec<SignedIntent> = (0..=limits::MAX_BATCH_SIZE as u64).map(|n| alice.sign(n, vec![transfer(token(), 1, &bob.account)])).collect();
+    w.expect_failure(items, None, ErrorCode::BatchTooLarge);
+}
+
+#[test]
+fn events_must_fit_the_log_limit() {
+    let mut w = World::new();
+    // 64-character implicit signers make the largest event entries.
+    let users: Vec<User> = (0..120u8).map(|i| User::implicit(i + 1)).collect();
+    for u in &users {
+        w.deposit(&u.account, &token(), 10);
+    }
+    let bob = acc("bob.testnet");
+    let items: Vec<SignedIntent> = users.iter().map(|u| u.sign(1, vec![transfer(token(), 1, &bob)])).collect();
+    let err = w.expect_failure(items.clone(), None, ErrorCode::EventsTooLarge);
+    assert!(err.detail.contains("120 intents"), "{err}");
+    // The simulation says the same, so a relayer splits the batch.
+    assert_eq!(w.simulate(items.clone()).batch_error.unwrap().code(), Some(ErrorCode::EventsTooLarge));
+    w.execute(items[..60].to_vec()).unwrap();
+}
+
+#[test]
+fn overlay_reads_see_the_batch_so_far() {
+    // Bob spends, within one batch, what alice sent him earlier in it.
+    let (mut w, alice, _) = funded();
+    let bob = User::implicit(2);
+    let carol = acc("carol.testnet");
+    w.execute(vec![alice.sign(1, vec![transfer(token(), 100, &bob.account)]), bob.sign(1, vec![transfer(token(), 100, &carol)])]).unwrap();
+    assert_eq!(w.balance(&carol, &token()), 100);
+    let ledger = Ledger(Overlay::new(&w.storage));
+    assert_eq!(ledger.balance(&bob.account, &token()), 0);
+}
+
+#[test]
+fn token_deposits_pay_new_records_from_near_and_are_atomic() {
+    let mut w = World::new();
+    let carol = acc("carol.testnet");
+    // No NEAR in the ledger: refused, nothing written.
+    let err = outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 5, BYTE_COST).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InsufficientStorageDeposit);
+    assert!(w.storage.0.is_empty());
+    w.deposit(&carol, &TokenId::Near, NEAR_FOR_STORAGE);
+    let credit = outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 5, BYTE_COST).unwrap();
+    assert!(credit.storage_bytes > 0 && credit.event.contains("\"event\":\"deposit\""));
+    assert_eq!(w.balance(&carol, &token()), 5);
+    assert_eq!(w.balance(&carol, &TokenId::Near), NEAR_FOR_STORAGE - credit.storage_bytes as u128 * BYTE_COST);
+    // The record exists now: a second deposit costs no NEAR.
+    let near = w.balance(&carol, &TokenId::Near);
+    assert_eq!(outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 7, BYTE_COST).unwrap().storage_bytes, 0);
+    assert_eq!(w.balance(&carol, &TokenId::Near), near);
+    // An overflowing credit fails and leaves the NEAR alone.
+    let before = w.storage.clone();
+    let err = outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), u128::MAX, BYTE_COST).unwrap_err();
+    assert_eq!(err.code, ErrorCode::BalanceOverflow);
+    assert_eq!(w.storage, before);
+    assert_eq!(outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 0, BYTE_COST).unwrap_err().code, ErrorCode::ZeroAmount);
+}
+
+const NEAR_FOR_STORAGE: u128 = 10_000_000_000_000_000_000_000;

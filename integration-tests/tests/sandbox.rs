@@ -1,0 +1,310 @@
+//! Tier 2: every flow end to end on a real NEAR sandbox (near-workspaces), with real receipts:
+//! deposits through NEP-141 `ft_transfer_call`, intents signed offline (natively, no RPC before
+//! submission) and submitted by a third account, transfers, a swap, withdrawals (one refunded),
+//! rejections with their codes, simulate vs execute, and events read from receipt logs.
+//!
+//! Runs when NEAR_SANDBOX_BIN_PATH names a sandbox binary, or with OUTPOST_SANDBOX_DOWNLOAD=1 on a
+//! machine that may download one; otherwise prints why and reports every flow as skipped (tests
+//! never reach outside 127.0.0.1 unless asked to). One sandbox is shared; each flow deploys its own contracts on its own
+//! sub-accounts, so flows cannot see each other's state.
+
+use near_workspaces::network::Sandbox;
+use near_workspaces::result::ExecutionFinalResult;
+use near_workspaces::types::NearToken;
+use near_workspaces::{Account, Contract, Worker};
+use outpost_integration_tests::load_wasm;
+use outpost_protocol::abi::SimulationReport;
+use outpost_protocol::{Action, Amount, Deadline, Intent, Nonce, SecretKey, SignedAmount, SignedIntent, TokenId};
+use serde_json::{json, Value};
+use std::future::Future;
+use std::pin::Pin;
+
+type Flow = fn(Worker<Sandbox>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+const FLOWS: &[(&str, Flow)] = &[
+    ("deposit_through_ft_transfer_call", |w| Box::pin(deposit_through_ft_transfer_call(w))),
+    ("offline_signed_transfer_and_swap", |w| Box::pin(offline_signed_transfer_and_swap(w))),
+    ("withdraw_and_refund", |w| Box::pin(withdraw_and_refund(w))),
+    ("rejections_carry_codes", |w| Box::pin(rejections_carry_codes(w))),
+    ("simulate_agrees_with_execute", |w| Box::pin(simulate_agrees_with_execute(w))),
+];
+
+fn main() {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let flows: Vec<_> = FLOWS.iter().filter(|(n, _)| filter.is_empty() || filter.iter().any(|f| n.contains(f.as_str()))).collect();
+    if !outpost_integration_tests::sandbox_available() {
+        println!("tier 2 (sandbox) SKIPPED: NEAR_SANDBOX_BIN_PATH does not name a neard sandbox binary (and OUTPOST_SANDBOX_DOWNLOAD=1 is not set to let near-workspaces download one).");
+        println!("  flows not run: {}", flows.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "));
+        println!("sandbox: 0 passed, 0 failed, {} skipped", flows.len());
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let worker = rt.block_on(async { near_workspaces::sandbox().await }).expect("start the sandbox");
+    let (mut passed, mut failed) = (0, 0);
+    for (name, flow) in flows {
+        let started = std::time::Instant::now();
+        // A flow fails by panicking; spawn catches it so the others still run.
+        match rt.block_on(tokio::spawn(flow(worker.clone()))) {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok ({:.1} s)", started.elapsed().as_secs_f64());
+            }
+            Err(e) => {
+                failed += 1;
+                println!("test {name} ... FAILED: {e}");
+            }
+        }
+    }
+    println!("sandbox: {passed} passed, {failed} failed, 0 skipped");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
+
+// ---- fixtures ----
+
+struct Setup {
+    owner: Account,
+    token: Contract,
+    intents: Contract,
+    relayer: Account,
+}
+
+async fn setup(worker: &Worker<Sandbox>) -> Setup {
+    let owner = worker.dev_create_account().await.expect("dev account");
+    let sub = |name: &'static str, near: u128| {
+        let owner = owner.clone();
+        async move { owner.create_subaccount(name).initial_balance(NearToken::from_near(near)).transact().await.unwrap().into_result().unwrap() }
+    };
+    let token = sub("token", 5).await.deploy(&load_wasm("outpost-token")).await.unwrap().into_result().unwrap();
+    let intents = sub("intents", 8).await.deploy(&load_wasm("outpost-intents")).await.unwrap().into_result().unwrap();
+    let relayer = sub("relayer", 10).await;
+    let metadata = json!({"spec": "ft-1.0.0", "name": "Outpost Dollar", "symbol": "ODOL", "decimals": 6});
+    ok(token.call("new").args_json(json!({"owner_id": owner.id(), "total_supply": "1000000000", "metadata": metadata})).transact().await);
+    ok(intents.call("new").args_json(json!({"owner_id": owner.id()})).transact().await);
+    ok(owner.call(token.id(), "storage_deposit").args_json(json!({"account_id": intents.id()})).deposit(NearToken::from_millinear(13)).transact().await);
+    Setup { owner, token, intents, relayer }
+}
+
+/// Asserts the transaction and every receipt succeeded.
+#[track_caller]
+fn ok(result: near_workspaces::Result<ExecutionFinalResult>) {
+    let _ = succeeded(result);
+}
+
+/// As [`ok`], returning the result to inspect logs and events.
+#[track_caller]
+fn succeeded(result: near_workspaces::Result<ExecutionFinalResult>) -> ExecutionFinalResult {
+    let r = result.expect("RPC");
+    assert!(r.is_success(), "transaction failed: {:?}", r.clone().into_result().err());
+    assert!(r.receipt_failures().is_empty(), "a receipt failed: {:?}", r.receipt_failures());
+    r
+}
+
+fn events(r: &ExecutionFinalResult, name: &str) -> Vec<Value> {
+    r.logs()
+        .iter()
+        .filter_map(|l| l.strip_prefix("EVENT_JSON:"))
+        .map(|j| serde_json::from_str::<Value>(j).unwrap())
+        .filter(|e| e["event"] == name)
+        .collect()
+}
+
+/// A user who only ever signs: an implicit account that never sends a transaction.
+struct Signer {
+    key: SecretKey,
+    account: String,
+}
+
+impl Signer {
+    fn new(seed: u8) -> Self {
+        let key = SecretKey::from_seed([seed; 32]);
+        Signer { account: key.public_key().implicit_account_id().to_string(), key }
+    }
+    /// Signs offline: nothing here touches the network.
+    fn sign(&self, s: &Setup, n: u8, deadline_ns: u64, actions: Vec<Action>) -> SignedIntent {
+        let intent = Intent { signer_id: self.account.parse().unwrap(), deadline: Deadline(deadline_ns), actions };
+        self.key.sign_intent(&intent, Nonce([n; 32]), s.intents.id().as_str())
+    }
+}
+
+fn in_one_hour() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    now + 3_600_000_000_000
+}
+
+fn odol(s: &Setup) -> TokenId {
+    TokenId::Nep141(s.token.id().as_str().parse().unwrap())
+}
+
+async fn ledger(s: &Setup, account: &str, token: &TokenId) -> u128 {
+    let v: String = s.intents.view("get_balance").args_json(json!({"account_id": account, "token": token})).await.unwrap().json().unwrap();
+    v.parse().unwrap()
+}
+
+async fn ft_balance(s: &Setup, account: &str) -> u128 {
+    let v: String = s.token.view("ft_balance_of").args_json(json!({"account_id": account})).await.unwrap().json().unwrap();
+    v.parse().unwrap()
+}
+
+/// Gives a signer NEAR in the ledger and ODOL, both paid and sent by the token owner.
+async fn fund(s: &Setup, who: &str, odol_amount: u128) {
+    ok(s.owner.call(s.intents.id(), "deposit").args_json(json!({"receiver_id": who})).deposit(NearToken::from_millinear(100)).transact().await);
+    ok(s.owner
+        .call(s.token.id(), "ft_transfer_call")
+        .args_json(json!({"receiver_id": s.intents.id(), "amount": odol_amount.to_string(), "msg": json!({"receiver_id": who}).to_string()}))
+        .deposit(NearToken::from_yoctonear(1))
+        .max_gas()
+        .transact()
+        .await);
+}
+
+async fn simulate(s: &Setup, items: &[SignedIntent]) -> SimulationReport {
+    s.intents.view("simulate_intents").args_json(json!({"signed": items})).await.unwrap().json().unwrap()
+}
+
+/// The relayer submits, attaching what the simulation asks for.
+async fn submit(s: &Setup, items: &[SignedIntent]) -> near_workspaces::Result<ExecutionFinalResult> {
+    let deposit = simulate(s, items).await.storage_deposit_needed.0;
+    s.relayer.call(s.intents.id(), "execute_intents").args_json(json!({"signed": items})).deposit(NearToken::from_yoctonear(deposit)).max_gas().transact().await
+}
+
+// ---- flows ----
+
+async fn deposit_through_ft_transfer_call(worker: Worker<Sandbox>) {
+    let s = setup(&worker).await;
+    let carol = s.owner.create_subaccount("carol").initial_balance(NearToken::from_near(3)).transact().await.unwrap().into_result().unwrap();
+    ok(carol.call(s.token.id(), "storage_deposit").args_json(json!({})).deposit(NearToken::from_millinear(13)).transact().await);
+    ok(s.owner.call(s.token.id(), "ft_transfer").args_json(json!({"receiver_id": carol.id(), "amount": "1000"})).deposit(NearToken::from_yoctonear(1)).transact().await);
+    // NEAR in the ledger first: it pays the storage of carol's new ODOL record.
+    ok(carol.call(s.intents.id(), "deposit").args_json(json!({})).deposit(NearToken::from_millinear(50)).transact().await);
+    let r = succeeded(carol
+        .call(s.token.id(), "ft_transfer_call")
+        .args_json(json!({"receiver_id": s.intents.id(), "amount": "600", "msg": ""}))
+        .deposit(NearToken::from_yoctonear(1))
+        .max_gas()
+        .transact()
+        .await);
+    let deposit = events(&r, "deposit");
+    assert_eq!(deposit.len(), 1, "{:?}", r.logs());
+    assert_eq!(deposit[0]["data"][0]["amount"], "600");
+    assert_eq!(ledger(&s, carol.id().as_str(), &odol(&s)).await, 600);
+    assert_eq!(ft_balance(&s, carol.id().as_str()).await, 400);
+    assert_eq!(ft_balance(&s, s.intents.id().as_str()).await, 600);
+    // A malformed msg: the ledger returns everything and the token refunds it.
+    let r = succeeded(carol
+        .call(s.token.id(), "ft_transfer_call")
+        .args_json(json!({"receiver_id": s.intents.id(), "amount": "100", "msg": "{not json"}))
+        .deposit(NearToken::from_yoctonear(1))
+        .max_gas()
+        .transact()
+        .await);
+    assert!(r.logs().iter().any(|l| l.contains("MALFORMED_DEPOSIT_MESSAGE")), "{:?}", r.logs());
+    assert_eq!(ft_balance(&s, carol.id().as_str()).await, 400);
+    assert_eq!(ledger(&s, carol.id().as_str(), &odol(&s)).await, 600);
+}
+
+async fn offline_signed_transfer_and_swap(worker: Worker<Sandbox>) {
+    let s = setup(&worker).await;
+    let (alice, bob) = (Signer::new(1), Signer::new(2));
+    fund(&s, &alice.account, 1_000).await;
+    fund(&s, &bob.account, 0).await;
+    let deadline = in_one_hour();
+    // Both sign before anything is submitted.
+    let pay = alice.sign(&s, 1, deadline, vec![Action::Transfer { token: odol(&s), amount: Amount(250), receiver_id: bob.account.parse().unwrap(), memo: Some("rent".into()) }]);
+    let offer = |u: &Signer, n, o: i128, near: i128| u.sign(&s, n, deadline, vec![Action::TokenDiff { diff: [(odol(&s), SignedAmount(o)), (TokenId::Near, SignedAmount(near))].into() }]);
+    let swap = [offer(&alice, 2, -100, 1_000_000), offer(&bob, 2, 100, -1_000_000)];
+    let near_before = (ledger(&s, &alice.account, &TokenId::Near).await, ledger(&s, &bob.account, &TokenId::Near).await);
+
+    let r = succeeded(submit(&s, &[pay.clone()]).await);
+    let executed = events(&r, "intents_executed");
+    assert_eq!(executed[0]["data"][0]["signer_id"], alice.account.as_str());
+    assert_eq!(executed[0]["data"][0]["nonce"], pay.nonce.to_string());
+    assert_eq!(ledger(&s, &bob.account, &odol(&s)).await, 250);
+
+    let r = succeeded(submit(&s, &swap).await);
+    assert_eq!(events(&r, "intents_executed")[0]["data"].as_array().unwrap().len(), 2);
+    assert_eq!(ledger(&s, &alice.account, &odol(&s)).await, 650);
+    assert_eq!(ledger(&s, &bob.account, &odol(&s)).await, 350);
+    assert_eq!(ledger(&s, &alice.account, &TokenId::Near).await, near_before.0 + 1_000_000);
+    assert_eq!(ledger(&s, &bob.account, &TokenId::Near).await, near_before.1 - 1_000_000);
+}
+
+async fn withdraw_and_refund(worker: Worker<Sandbox>) {
+    let s = setup(&worker).await;
+    let alice = Signer::new(3);
+    fund(&s, &alice.account, 1_000).await;
+    let deadline = in_one_hour();
+    // To the owner (registered with the token): real tokens arrive.
+    let before = ft_balance(&s, s.owner.id().as_str()).await;
+    let out = alice.sign(&s, 1, deadline, vec![Action::Withdraw { token: odol(&s), amount: Amount(300), receiver_id: s.owner.id().as_str().parse().unwrap(), memo: None }]);
+    let r = succeeded(submit(&s, &[out]).await);
+    assert_eq!(events(&r, "withdraw")[0]["data"][0]["amount"], "300");
+    assert_eq!(ft_balance(&s, s.owner.id().as_str()).await, before + 300);
+    assert_eq!(ledger(&s, &alice.account, &odol(&s)).await, 700);
+    // To an account the token does not know: ft_transfer fails, the callback refunds once.
+    let nobody = format!("nobody.{}", s.owner.id());
+    let out = alice.sign(&s, 2, deadline, vec![Action::Withdraw { token: odol(&s), amount: Amount(200), receiver_id: nobody.parse().unwrap(), memo: None }]);
+    let r = submit(&s, &[out]).await.unwrap();
+    assert!(r.is_success(), "the batch itself succeeds: {:?}", r.clone().into_result().err());
+    assert_eq!(r.receipt_failures().len(), 1, "only the ft_transfer receipt fails");
+    assert_eq!(events(&r, "withdraw_refund").len(), 1, "{:?}", r.logs());
+    assert_eq!(ledger(&s, &alice.account, &odol(&s)).await, 700);
+    assert_eq!(ft_balance(&s, s.intents.id().as_str()).await, 700, "the ledger still holds the refunded tokens");
+}
+
+async fn rejections_carry_codes(worker: Worker<Sandbox>) {
+    let s = setup(&worker).await;
+    let alice = Signer::new(4);
+    fund(&s, &alice.account, 100).await;
+    let pay = |n, deadline| alice.sign(&s, n, deadline, vec![Action::Transfer { token: odol(&s), amount: Amount(1), receiver_id: "bob.test.near".parse().unwrap(), memo: None }]);
+    let first = pay(1, in_one_hour());
+    ok(submit(&s, &[first.clone()]).await);
+    let mut forged = pay(2, in_one_hour());
+    forged.signature.0[0] ^= 1;
+    for (items, code) in [(vec![first], "intent #0: NONCE_USED"), (vec![pay(3, 1)], "intent #0: DEADLINE_EXPIRED"), (vec![forged], "intent #0: SIGNATURE_INVALID")] {
+        let r = s.relayer.call(s.intents.id(), "execute_intents").args_json(json!({"signed": items})).deposit(NearToken::from_millinear(10)).max_gas().transact().await.unwrap();
+        let err = format!("{:?}", r.into_result().expect_err("must fail"));
+        assert!(err.contains(code), "want {code}: {err}");
+        let failure = outpost_protocol::abi::BatchFailure::find_in(&err).expect("parsable failure");
+        assert!(failure.to_string().starts_with(code));
+    }
+    assert_eq!(ledger(&s, &alice.account, &odol(&s)).await, 99);
+}
+
+async fn simulate_agrees_with_execute(worker: Worker<Sandbox>) {
+    let s = setup(&worker).await;
+    let (alice, bob) = (Signer::new(5), Signer::new(6));
+    fund(&s, &alice.account, 500).await;
+    let deadline = in_one_hour();
+    let items = vec![
+        alice.sign(&s, 1, deadline, vec![Action::Transfer { token: odol(&s), amount: Amount(120), receiver_id: bob.account.parse().unwrap(), memo: None }]),
+        alice.sign(&s, 2, deadline, vec![Action::AddPublicKey { public_key: SecretKey::from_seed([60; 32]).public_key() }]),
+    ];
+    let report = simulate(&s, &items).await;
+    assert!(report.outcomes.iter().all(|o| o.result.is_ok()), "{report:?}");
+    let before = balances_of(&s, &report).await;
+    // Attaching exactly the simulated deposit is enough: storage was predicted exactly.
+    ok(submit(&s, &items).await);
+    for (c, was) in report.balance_changes.iter().zip(before) {
+        let now = ledger(&s, c.account_id.as_str(), &c.token).await;
+        assert_eq!(now as i128 - was as i128, c.delta.0, "{c:?}");
+    }
+    for item in &items {
+        let used: bool = s.intents.view("is_nonce_used").args_json(json!({"account_id": alice.account, "nonce": item.nonce})).await.unwrap().json().unwrap();
+        assert!(used);
+    }
+    let keys: Vec<String> = s.intents.view("public_keys_of").args_json(json!({"account_id": alice.account})).await.unwrap().json().unwrap();
+    assert_eq!(keys, vec![alice.key.public_key().to_string(), SecretKey::from_seed([60; 32]).public_key().to_string()]);
+    // And the same batch again is refused item by item in simulation.
+    let again = simulate(&s, &items).await;
+    assert!(again.outcomes.iter().all(|o| o.result.code() == Some(outpost_protocol::ErrorCode::NonceUsed)));
+}
+
+async fn balances_of(s: &Setup, report: &SimulationReport) -> Vec<u128> {
+    let mut out = Vec::new();
+    for c in &report.balance_changes {
+        out.push(ledger(s, c.account_id.as_str(), &c.token).await);
+    }
+    out
+}

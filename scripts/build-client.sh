@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the dApp into a folder any static web server can serve:
+#   scripts/build-client.sh            -> target/client/ (OUTPOST_CLIENT_DIR overrides)
+# cargo (wasm32, release) -> wasm-bindgen --target web -> npm binaryen wasm-opt -Oz, then the
+# static files, the service worker (stamped with a build hash) and neardev/network.json if the
+# deploy scripts wrote one. Prints raw and gzip sizes.
+source "$(dirname "$0")/lib.sh"
+ensure_wasm_target
+ensure_npm_tools
+ensure_wasm_bindgen
+out="${OUTPOST_CLIENT_DIR:-$ROOT/target/client}"
+step "dApp: cargo build (wasm32, release)"
+cargo build --manifest-path "$ROOT/Cargo.toml" -p outpost-client-app --target wasm32-unknown-unknown --release --locked
+mkdir -p "$out"
+step "dApp: wasm-bindgen and wasm-opt"
+wasm-bindgen --target web --no-typescript --out-dir "$out" \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/outpost_client_app.wasm"
+wasm="$out/outpost_client_app_bg.wasm"
+raw=$(stat -c %s "$wasm")
+wasm-opt -Oz --strip-debug --enable-bulk-memory --enable-bulk-memory-opt --enable-sign-ext \
+  --enable-mutable-globals --enable-nontrapping-float-to-int --enable-reference-types \
+  --enable-multivalue "$wasm" -o "$wasm.opt"
+mv "$wasm.opt" "$wasm"
+cp "$ROOT"/client/app/static/{index.html,style.css} "$out/"
+if [ -f "$ROOT/neardev/network.json" ]; then cp "$ROOT/neardev/network.json" "$out/network.json"; fi
+build=$(cat "$wasm" "$out/outpost_client_app.js" "$out/index.html" | sha256sum | cut -c1-16)
+sed "s/__OUTPOST_BUILD__/outpost-$build/" "$ROOT/client/app/static/sw.js" > "$out/sw.js"
+step "dApp ready in $out (serve it over http; 127.0.0.1 or https for the service worker)"
+gz() { gzip -9 -c "$1" | wc -c; }
+info "$(printf 'wasm %8d bytes (%d before wasm-opt), gzip %d' "$(stat -c %s "$wasm")" "$raw" "$(gz "$wasm")")"
+info "$(printf 'js   %8d bytes, gzip %d' "$(stat -c %s "$out/outpost_client_app.js")" "$(gz "$out/outpost_client_app.js")")"
