@@ -36,6 +36,16 @@ info "screenshots and report.json: $artifacts"
 node "$ROOT/client/e2e/e2e.mjs" "$OUTPOST_CLIENT_DIR" "$artifacts"
 cp "$artifacts/report.md" "$ROOT/target/reports/client.md"
 
+step "P2P: the wasm browser node in headless Chromium publishing to native nodes"
+ensure_chromium
+ensure_wasm_bindgen
+ensure_npm_ci "$ROOT/p2p/browser/test"
+cargo build --locked -p outpost-p2p-browser --target wasm32-unknown-unknown
+pkg="$CARGO_TARGET_DIR/browser-test/pkg"
+wasm-bindgen --target web --out-dir "$pkg" "$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug/outpost_p2p_browser.wasm"
+# outpost-node was built by `cargo test` above (its integration tests need it).
+node "$ROOT/p2p/browser/test/run.mjs" "$CARGO_TARGET_DIR/debug/outpost-node" "$pkg"
+
 step "Reports"
 for f in "$ROOT"/target/reports/*.md; do [ -f "$f" ] && { info "$f"; cat "$f"; echo; }; done
 info "all tests passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,182 @@
+//! `outpost-node`: an Outpost gossip node, optionally a relayer. See `--help`.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    native::main()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use clap::Parser;
+    use libp2p::identity::Keypair;
+    use libp2p::Multiaddr;
+    use outpost_p2p::http::{self, ApiState};
+    use outpost_p2p::metrics::RelayerMetrics;
+    use outpost_p2p::node::{self, NodeConfig};
+    use outpost_p2p::relayer::chain::RpcChainClient;
+    use outpost_p2p::relayer::store::Store;
+    use outpost_p2p::relayer::{GasConfig, Relayer, RelayerConfig, TGAS};
+    use prometheus_client::registry::Registry;
+    use std::net::SocketAddr;
+    use std::path::{Path, PathBuf};
+    use std::process::ExitCode;
+    use std::sync::Arc;
+
+    /// An Outpost node: validates signed intents and gossips them (libp2p gossipsub over TCP and
+    /// WebSocket); with --relayer it also settles them on NEAR with `execute_intents`.
+    #[derive(Parser, Debug)]
+    #[command(name = "outpost-node", version)]
+    struct Args {
+        /// NEAR network id; names the gossip topics (`outpost/<chain-id>/<contract>/...`).
+        #[arg(long, env = "OUTPOST_CHAIN_ID", default_value = "testnet")]
+        chain_id: String,
+        /// The intents contract account; intents must be signed for it.
+        #[arg(long, env = "OUTPOST_CONTRACT")]
+        contract: String,
+        /// Addresses to listen on (repeatable), e.g. /ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/tcp/4002/ws.
+        #[arg(long = "listen", default_values_t = vec!["/ip4/0.0.0.0/tcp/4001".parse::<Multiaddr>().unwrap(), "/ip4/0.0.0.0/tcp/4002/ws".parse::<Multiaddr>().unwrap()])]
+        listen: Vec<Multiaddr>,
+        /// Peers to connect to at start (repeatable), e.g. /ip4/1.2.3.4/tcp/4001/p2p/12D3Koo...
+        #[arg(long = "bootstrap")]
+        bootstrap: Vec<Multiaddr>,
+        /// The node's libp2p identity (created with mode 0600 when missing).
+        #[arg(long, default_value = "outpost-node.key")]
+        identity_file: PathBuf,
+        /// Exempt these IPs from the shared-address score penalty (repeatable), e.g. for your
+        /// own nodes behind one NAT. Without it, more than 10 peers at one IP all lose score.
+        #[arg(long = "score-ip-whitelist")]
+        score_ip_whitelist: Vec<std::net::IpAddr>,
+        /// HTTP API and /metrics.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: SocketAddr,
+        /// Settle intents on NEAR (needs --rpc-url and --relayer-key-file).
+        #[arg(long)]
+        relayer: bool,
+        /// NEAR JSON-RPC endpoint.
+        #[arg(long, env = "OUTPOST_RPC_URL")]
+        rpc_url: Option<String>,
+        /// The relayer's key, in near-cli's credentials format ({account_id, public_key,
+        /// private_key}); a function-call access key for the intents contract is enough.
+        #[arg(long, env = "OUTPOST_RELAYER_KEY_FILE")]
+        relayer_key_file: Option<PathBuf>,
+        /// Where the relayer keeps its pending intents (redb).
+        #[arg(long, default_value = "outpost-relayer.redb")]
+        store: PathBuf,
+        /// Gas reserved per intent, in TGas.
+        #[arg(long, default_value_t = 5)]
+        gas_per_intent_tgas: u64,
+        /// Extra gas per intent that withdraws, in TGas.
+        #[arg(long, default_value_t = 20)]
+        gas_per_withdraw_tgas: u64,
+        /// Prepaid gas cap of one execute_intents transaction, in TGas.
+        #[arg(long, default_value_t = 300)]
+        max_batch_tgas: u64,
+    }
+
+    /// Reads the identity, or creates one. The file holds libp2p's protobuf encoding.
+    fn load_identity(path: &Path) -> Result<Keypair, String> {
+        match std::fs::read(path) {
+            Ok(bytes) => Keypair::from_protobuf_encoding(&bytes).map_err(|e| format!("{}: not a libp2p key: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = Keypair::generate_ed25519();
+                let bytes = key.to_protobuf_encoding().map_err(|e| e.to_string())?;
+                write_private(path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+                tracing::info!(path = %path.display(), "created a new node identity");
+                Ok(key)
+            }
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(path)?.write_all(bytes)
+    }
+
+    pub fn main() -> ExitCode {
+        let args = Args::parse();
+        tracing_subscriber::fmt()
+            // Plain text when piped (scripts parse the "node started peer_id=..." line).
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,libp2p_gossipsub=warn".into()),
+            )
+            .init();
+        let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: cannot start the runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match runtime.block_on(run(args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    async fn run(args: Args) -> Result<(), String> {
+        let keypair = load_identity(&args.identity_file)?;
+        let mut registry = Registry::default();
+        let mut config = NodeConfig::new(&args.chain_id, &args.contract, keypair);
+        config.listen = args.listen.clone();
+        config.bootstrap = args.bootstrap.clone();
+        config.tuning.ip_colocation_whitelist = args.score_ip_whitelist.clone();
+
+        let relayer = if args.relayer {
+            let rpc_url = args.rpc_url.clone().ok_or("--relayer needs --rpc-url")?;
+            let key_path = args.relayer_key_file.clone().ok_or("--relayer needs --relayer-key-file")?;
+            let key = near_crypto::KeyFile::from_file(&key_path).map_err(|e| format!("{}: {e}", key_path.display()))?;
+            let contract = args.contract.parse().map_err(|e| format!("--contract: {e}"))?;
+            let mut rc = RelayerConfig::new(key.account_id.clone(), key.secret_key.clone(), contract);
+            rc.gas = GasConfig {
+                per_intent: args.gas_per_intent_tgas * TGAS,
+                per_withdraw_intent: args.gas_per_withdraw_tgas * TGAS,
+                max_batch_gas: args.max_batch_tgas * TGAS,
+                ..GasConfig::default()
+            };
+            let chain = RpcChainClient::new(&rpc_url, rc.contract.clone(), key.account_id, key.public_key);
+            let store = Arc::new(Store::open(&args.store).map_err(|e| e.to_string())?);
+            Some((rc, chain, store, RelayerMetrics::register(&mut registry)))
+        } else {
+            None
+        };
+
+        let (sink, intake) = tokio::sync::mpsc::channel(10_000);
+        let node = node::spawn(config, &mut registry, relayer.as_ref().map(|_| sink)).await.map_err(|e| e.to_string())?;
+        tracing::info!(peer_id = %node.peer_id(), topic = %outpost_protocol::gossip::intents_topic(&args.chain_id, &args.contract), "node started");
+        let store = relayer.as_ref().map(|(_, _, s, _)| s.clone());
+        let bound = http::serve(args.http, ApiState { node: node.clone(), store, registry: Arc::new(registry) })
+            .await
+            .map_err(|e| format!("--http {}: {e}", args.http))?;
+        tracing::info!(address = %bound, "HTTP API: POST /intents, GET /intents/{{hash}}, GET /metrics");
+
+        let relayer_task = relayer.map(|(rc, chain, store, metrics)| {
+            tracing::info!(account = %rc.signer_id, "relayer mode");
+            let relayer = Relayer::new(rc, chain, store, node.clone()).with_metrics(metrics);
+            tokio::spawn(relayer.run(intake))
+        });
+        match relayer_task {
+            Some(task) => tokio::select! {
+                r = task => match r {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(format!("relayer stopped: {e}")),
+                    Err(e) => Err(format!("relayer task: {e}")),
+                },
+                _ = tokio::signal::ctrl_c() => Ok(()),
+            },
+            None => tokio::signal::ctrl_c().await.map_err(|e| e.to_string()),
+        }
+    }
+}

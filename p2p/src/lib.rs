@@ -1,0 +1,24 @@
+//! Outpost's gossip node and relayer (DESIGN.md §6).
+//!
+//! * [`validate`]: what a node checks before forwarding (all rules from `outpost-protocol`);
+//! * [`behaviour`]: the composed `NetworkBehaviour` (gossipsub, identify, ping) and its tuning;
+//! * [`node`] (native): the swarm over TCP and WebSocket and its event loop;
+//! * [`relayer`] (native): collects intents, simulates, batches, submits `execute_intents`;
+//! * [`http`] (native): `POST /intents`, `GET /intents/{hash}`, `GET /metrics`;
+//! * [`browser`] (wasm32): the same behaviour over `websocket-websys`, for the dApp.
+
+pub mod behaviour;
+pub mod testkit;
+pub mod validate;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod http;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod metrics;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod node;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod relayer;
+
+#[cfg(target_arch = "wasm32")]
+pub mod browser;

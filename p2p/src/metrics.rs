@@ -1,0 +1,61 @@
+//! Outpost's own Prometheus metrics (libp2p's swarm, gossipsub, identify and ping metrics are
+//! registered next to them by the node).
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+pub type Labels = Vec<(String, String)>;
+
+#[derive(Clone)]
+pub struct NodeMetrics {
+    pub accepted: Counter,
+    pub ignored: Family<Labels, Counter>,
+    pub rejected: Family<Labels, Counter>,
+    pub published: Counter,
+    pub graylisted: Counter,
+    pub connected_peers: Gauge,
+}
+
+impl NodeMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let m = NodeMetrics {
+            accepted: Counter::default(),
+            ignored: Family::default(),
+            rejected: Family::default(),
+            published: Counter::default(),
+            graylisted: Counter::default(),
+            connected_peers: Gauge::default(),
+        };
+        let r = registry.sub_registry_with_prefix("outpost");
+        r.register("gossip_accepted", "Gossip messages that passed validation and were forwarded", m.accepted.clone());
+        r.register("gossip_ignored", "Gossip messages dropped without penalty, by reason", m.ignored.clone());
+        r.register("gossip_rejected", "Gossip messages rejected (sender penalised), by error code", m.rejected.clone());
+        r.register("intents_published", "Intents published by this node (HTTP or application)", m.published.clone());
+        r.register("peers_graylisted", "Times a peer fell below the graylist threshold and was disconnected", m.graylisted.clone());
+        r.register("connected_peers", "Peers with at least one open connection", m.connected_peers.clone());
+        m
+    }
+}
+
+/// The relayer's metrics.
+#[derive(Clone)]
+pub struct RelayerMetrics {
+    pub pending: Gauge,
+    pub batches: Family<Labels, Counter>,
+    pub intents: Family<Labels, Counter>,
+    pub rpc_retries: Counter,
+}
+
+impl RelayerMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let m = RelayerMetrics { pending: Gauge::default(), batches: Family::default(), intents: Family::default(), rpc_retries: Counter::default() };
+        let r = registry.sub_registry_with_prefix("outpost_relayer");
+        r.register("pending", "Intents waiting to be submitted", m.pending.clone());
+        r.register("batches", "execute_intents transactions, by outcome", m.batches.clone());
+        r.register("intents", "Intents settled, by outcome", m.intents.clone());
+        r.register("rpc_retries", "RPC calls retried after a transient error", m.rpc_retries.clone());
+        m
+    }
+}

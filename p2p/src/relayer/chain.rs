@@ -1,0 +1,229 @@
+//! What the relayer needs from NEAR, behind a trait ([`ChainClient`]) so the batching and retry
+//! logic can be tested against a local JSON-RPC server, and its implementation over
+//! `near-jsonrpc-client` ([`RpcChainClient`]).
+
+use near_jsonrpc_client::errors::{JsonRpcError, JsonRpcServerError, JsonRpcServerResponseStatusError};
+use near_jsonrpc_client::{methods, JsonRpcClient};
+use near_jsonrpc_primitives::types::query::QueryResponseKind;
+use near_jsonrpc_primitives::types::transactions::{RpcTransactionError, TransactionInfo};
+use near_primitives::errors::{ActionErrorKind, FunctionCallError, InvalidTxError, TxExecutionError};
+use near_primitives::hash::CryptoHash;
+use near_primitives::transaction::SignedTransaction;
+use near_primitives::types::{AccountId, BlockReference, Finality, FunctionArgs};
+use near_primitives::views::{FinalExecutionOutcomeViewEnum, FinalExecutionStatus, QueryRequest, TxExecutionStatus};
+use outpost_protocol::abi::{methods as abi_methods, BatchFailure, SimulationReport};
+use outpost_protocol::{IntentHash, SignedIntent};
+use std::future::Future;
+
+/// Why a chain call failed, sorted by what the relayer does about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChainError {
+    /// Network trouble, timeouts, overloaded or unsynced node: retry with backoff.
+    Transient(String),
+    /// The access key's nonce moved (another sender, or a tx we lost track of): re-sign with
+    /// `ak_nonce + 1`.
+    InvalidNonce { ak_nonce: u64 },
+    /// The block hash in the transaction is too old: re-sign with a fresh one.
+    Expired,
+    /// Anything else (bad request, contract view failed, key lacks permission): not retried.
+    Rejected(String),
+}
+
+impl std::fmt::Display for ChainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChainError::Transient(e) => write!(f, "transient RPC error: {e}"),
+            ChainError::InvalidNonce { ak_nonce } => write!(f, "invalid nonce (access key nonce is {ak_nonce})"),
+            ChainError::Expired => f.write_str("transaction expired (block hash too old)"),
+            ChainError::Rejected(e) => write!(f, "rejected: {e}"),
+        }
+    }
+}
+
+/// The access key's current nonce and a recent final block hash, from one `view_access_key`
+/// query (its response names the block it was answered at, like near-api-rs does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccessKeyState {
+    pub nonce: u64,
+    pub block_hash: CryptoHash,
+}
+
+/// How an `execute_intents` transaction ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxOutcome {
+    /// The batch applied; the contract returned these intent hashes.
+    Executed { tx_hash: CryptoHash, intent_hashes: Vec<IntentHash> },
+    /// The receipt failed. `failure` is the contract's batch failure when the panic message
+    /// carries one; otherwise (out of gas, ...) `message` says what happened.
+    Failed { tx_hash: CryptoHash, failure: Option<BatchFailure>, message: String },
+    /// Sent, but not final yet (the node timed out waiting): ask again with `tx_status`.
+    Pending { tx_hash: CryptoHash },
+}
+
+pub trait ChainClient: Send + Sync + 'static {
+    /// `simulate_intents` view on the intents contract.
+    fn simulate(&self, batch: &[SignedIntent]) -> impl Future<Output = Result<SimulationReport, ChainError>> + Send;
+    fn access_key(&self) -> impl Future<Output = Result<AccessKeyState, ChainError>> + Send;
+    /// Sends a signed transaction and waits until it is final (or the node times out).
+    fn send_tx(&self, tx: &SignedTransaction) -> impl Future<Output = Result<TxOutcome, ChainError>> + Send;
+    /// The outcome of a transaction sent earlier; `None` when the chain does not know it.
+    fn tx_status(&self, tx_hash: CryptoHash) -> impl Future<Output = Result<Option<TxOutcome>, ChainError>> + Send;
+}
+
+/// [`ChainClient`] over NEAR JSON-RPC with `near-jsonrpc-client`.
+#[derive(Clone)]
+pub struct RpcChainClient {
+    client: JsonRpcClient,
+    contract: AccountId,
+    signer_id: AccountId,
+    public_key: near_crypto::PublicKey,
+}
+
+impl RpcChainClient {
+    pub fn new(rpc_url: &str, contract: AccountId, signer_id: AccountId, public_key: near_crypto::PublicKey) -> Self {
+        RpcChainClient { client: JsonRpcClient::connect(rpc_url), contract, signer_id, public_key }
+    }
+}
+
+/// Sorts a JSON-RPC failure into retry or not; `handler` maps the method's own error.
+fn classify<E: std::fmt::Debug>(e: JsonRpcError<E>, handler: impl FnOnce(E) -> ChainError) -> ChainError {
+    match e {
+        JsonRpcError::TransportError(t) => ChainError::Transient(t.to_string()),
+        JsonRpcError::ServerError(JsonRpcServerError::HandlerError(h)) => handler(h),
+        JsonRpcError::ServerError(JsonRpcServerError::InternalError { info }) => {
+            ChainError::Transient(format!("internal error: {info:?}"))
+        }
+        JsonRpcError::ServerError(JsonRpcServerError::ResponseStatusError(s)) => match s {
+            JsonRpcServerResponseStatusError::TooManyRequests
+            | JsonRpcServerResponseStatusError::TimeoutError
+            | JsonRpcServerResponseStatusError::ServiceUnavailable => ChainError::Transient(s.to_string()),
+            JsonRpcServerResponseStatusError::Unexpected { status } if status.is_server_error() => {
+                ChainError::Transient(status.to_string())
+            }
+            other => ChainError::Rejected(other.to_string()),
+        },
+        JsonRpcError::ServerError(other) => ChainError::Rejected(format!("{other:?}")),
+    }
+}
+
+fn tx_error(e: RpcTransactionError) -> ChainError {
+    match e {
+        RpcTransactionError::InvalidTransaction { context: InvalidTxError::InvalidNonce { ak_nonce, .. } } => {
+            ChainError::InvalidNonce { ak_nonce }
+        }
+        RpcTransactionError::InvalidTransaction { context: InvalidTxError::Expired } => ChainError::Expired,
+        RpcTransactionError::InvalidTransaction { context } => ChainError::Rejected(format!("invalid transaction: {context:?}")),
+        RpcTransactionError::UnknownTransaction { .. } => ChainError::Rejected("unknown transaction".into()),
+        other => ChainError::Transient(other.to_string()),
+    }
+}
+
+/// Reads a final outcome: the contract's return value (intent hashes) or its panic.
+pub fn outcome_of(tx_hash: CryptoHash, response: Option<FinalExecutionOutcomeViewEnum>) -> TxOutcome {
+    let view = match response {
+        Some(FinalExecutionOutcomeViewEnum::FinalExecutionOutcome(v)) => v,
+        Some(FinalExecutionOutcomeViewEnum::FinalExecutionOutcomeWithReceipt(v)) => v.final_outcome,
+        None => return TxOutcome::Pending { tx_hash },
+    };
+    match view.status {
+        FinalExecutionStatus::SuccessValue(bytes) => match serde_json::from_slice::<Vec<IntentHash>>(&bytes) {
+            Ok(intent_hashes) => TxOutcome::Executed { tx_hash, intent_hashes },
+            // Applied, but the return value is not what the ABI says: report it as executed
+            // with no hashes rather than pretend it failed (the state did change).
+            Err(_) => TxOutcome::Executed { tx_hash, intent_hashes: vec![] },
+        },
+        FinalExecutionStatus::Failure(error) => {
+            let message = match &error {
+                TxExecutionError::ActionError(a) => match &a.kind {
+                    ActionErrorKind::FunctionCallError(FunctionCallError::ExecutionError(m)) => m.clone(),
+                    other => format!("{other:?}"),
+                },
+                other => format!("{other:?}"),
+            };
+            TxOutcome::Failed { tx_hash, failure: BatchFailure::find_in(&message), message }
+        }
+        FinalExecutionStatus::NotStarted | FinalExecutionStatus::Started => TxOutcome::Pending { tx_hash },
+    }
+}
+
+impl ChainClient for RpcChainClient {
+    async fn simulate(&self, batch: &[SignedIntent]) -> Result<SimulationReport, ChainError> {
+        let args = serde_json::to_vec(&serde_json::json!({ "signed": batch })).map_err(|e| ChainError::Rejected(e.to_string()))?;
+        let request = methods::query::RpcQueryRequest {
+            block_reference: BlockReference::Finality(Finality::Final),
+            request: QueryRequest::CallFunction {
+                account_id: self.contract.clone(),
+                method_name: abi_methods::SIMULATE_INTENTS.to_owned(),
+                args: FunctionArgs::from(args),
+            },
+        };
+        let response = self.client.call(request).await.map_err(|e| {
+            classify(e, |h| match h {
+                near_jsonrpc_primitives::types::query::RpcQueryError::NoSyncedBlocks
+                | near_jsonrpc_primitives::types::query::RpcQueryError::UnavailableShard { .. }
+                | near_jsonrpc_primitives::types::query::RpcQueryError::InternalError { .. } => {
+                    ChainError::Transient(h.to_string())
+                }
+                other => ChainError::Rejected(other.to_string()),
+            })
+        })?;
+        match response.kind {
+            QueryResponseKind::CallResult(result) => serde_json::from_slice(&result.result)
+                .map_err(|e| ChainError::Rejected(format!("simulate_intents returned an unexpected shape: {e}"))),
+            _ => Err(ChainError::Rejected("simulate_intents: not a call result".into())),
+        }
+    }
+
+    async fn access_key(&self) -> Result<AccessKeyState, ChainError> {
+        let request = methods::query::RpcQueryRequest {
+            block_reference: BlockReference::Finality(Finality::Final),
+            request: QueryRequest::ViewAccessKey { account_id: self.signer_id.clone(), public_key: self.public_key.clone() },
+        };
+        let response = self.client.call(request).await.map_err(|e| {
+            classify(e, |h| match h {
+                near_jsonrpc_primitives::types::query::RpcQueryError::UnknownAccessKey { .. }
+                | near_jsonrpc_primitives::types::query::RpcQueryError::UnknownAccount { .. } => {
+                    ChainError::Rejected(h.to_string())
+                }
+                other => ChainError::Transient(other.to_string()),
+            })
+        })?;
+        match response.kind {
+            QueryResponseKind::AccessKey(key) => Ok(AccessKeyState { nonce: key.nonce, block_hash: response.block_hash }),
+            _ => Err(ChainError::Rejected("view_access_key: not an access key".into())),
+        }
+    }
+
+    async fn send_tx(&self, tx: &SignedTransaction) -> Result<TxOutcome, ChainError> {
+        let tx_hash = tx.get_hash();
+        let request = methods::send_tx::RpcSendTransactionRequest {
+            signed_transaction: tx.clone(),
+            wait_until: TxExecutionStatus::Final,
+        };
+        match self.client.call(request).await {
+            Ok(response) => Ok(outcome_of(tx_hash, response.final_execution_outcome)),
+            Err(JsonRpcError::ServerError(JsonRpcServerError::HandlerError(RpcTransactionError::TimeoutError(_)))) => {
+                // The node accepted it but did not see it final in time.
+                Ok(TxOutcome::Pending { tx_hash })
+            }
+            Err(e) => Err(classify(e, tx_error)),
+        }
+    }
+
+    async fn tx_status(&self, tx_hash: CryptoHash) -> Result<Option<TxOutcome>, ChainError> {
+        let request = methods::tx::RpcTransactionStatusRequest {
+            transaction_info: TransactionInfo::TransactionId { tx_hash, sender_account_id: self.signer_id.clone() },
+            wait_until: TxExecutionStatus::Final,
+        };
+        match self.client.call(request).await {
+            Ok(response) => Ok(Some(outcome_of(tx_hash, response.final_execution_outcome))),
+            Err(JsonRpcError::ServerError(JsonRpcServerError::HandlerError(RpcTransactionError::UnknownTransaction { .. }))) => {
+                Ok(None)
+            }
+            Err(JsonRpcError::ServerError(JsonRpcServerError::HandlerError(RpcTransactionError::TimeoutError(_)))) => {
+                Ok(Some(TxOutcome::Pending { tx_hash }))
+            }
+            Err(e) => Err(classify(e, tx_error)),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The relayer's durable state in redb: every intent it has taken on, until it ends. Each change
+//! is one ACID transaction (fsync on commit), so `kill -9` at any point loses nothing: intents are
+//! written before they are acknowledged, and a batch is marked submitted (with its transaction
+//! hash) before the transaction is sent, so a restart asks the chain what became of it.
+
+use outpost_protocol::{IntentHash, SignedIntent};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Intents not yet ended: pending or submitted. Key: intent hash; value: JSON [`Record`].
+const ACTIVE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("active");
+/// Intents that ended. Key: intent hash; value: JSON [`State`].
+const DONE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("done");
+
+/// Where an intent is in the relayer's hands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum State {
+    Pending,
+    Submitted { tx_hash: String },
+    Executed { tx_hash: String },
+    Failed { code: String, reason: String, #[serde(default, skip_serializing_if = "Option::is_none")] tx_hash: Option<String> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub signed: SignedIntent,
+    pub state: State,
+    /// Batches this intent was part of that failed for a reason not its own.
+    pub attempts: u32,
+    /// Arrival order (ns), so older intents go first.
+    pub received_ns: u64,
+}
+
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "relayer store: {}", self.0)
+    }
+}
+impl std::error::Error for StoreError {}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = Database::create(path).map_err(err)?;
+        // Create the tables once so readers never see them missing.
+        let tx = db.begin_write().map_err(err)?;
+        tx.open_table(ACTIVE).map_err(err)?;
+        tx.open_table(DONE).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(Store { db })
+    }
+
+    /// Adds new intents as pending, skipping ones already known. Returns how many were new.
+    pub fn add_pending(&self, intents: &[(IntentHash, SignedIntent)], now_ns: u64) -> Result<usize, StoreError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        let mut added = 0;
+        {
+            let mut active = tx.open_table(ACTIVE).map_err(err)?;
+            let done = tx.open_table(DONE).map_err(err)?;
+            for (i, (hash, signed)) in intents.iter().enumerate() {
+                if active.get(hash.0.as_slice()).map_err(err)?.is_some() || done.get(hash.0.as_slice()).map_err(err)?.is_some() {
+                    continue;
+                }
+                let record = Record { signed: signed.clone(), state: State::Pending, attempts: 0, received_ns: now_ns + i as u64 };
+                active.insert(hash.0.as_slice(), serde_json::to_vec(&record).map_err(err)?.as_slice()).map_err(err)?;
+                added += 1;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(added)
+    }
+
+    /// Every active record, oldest first.
+    pub fn active(&self) -> Result<Vec<(IntentHash, Record)>, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let table = tx.open_table(ACTIVE).map_err(err)?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(err)? {
+            let (k, v) = row.map_err(err)?;
+            let hash = IntentHash(k.value().try_into().map_err(|_| StoreError("bad key length".into()))?);
+            let record: Record = serde_json::from_slice(v.value()).map_err(err)?;
+            out.push((hash, record));
+        }
+        out.sort_by_key(|(_, r)| r.received_ns);
+        Ok(out)
+    }
+
+    pub fn pending(&self) -> Result<Vec<(IntentHash, Record)>, StoreError> {
+        Ok(self.active()?.into_iter().filter(|(_, r)| r.state == State::Pending).collect())
+    }
+
+    pub fn pending_count(&self) -> Result<usize, StoreError> {
+        Ok(self.pending()?.len())
+    }
+
+    pub fn active_count(&self) -> Result<u64, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        tx.open_table(ACTIVE).map_err(err)?.len().map_err(err)
+    }
+
+    /// The state of an intent this relayer knows, if any.
+    pub fn state(&self, hash: &IntentHash) -> Result<Option<State>, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        if let Some(v) = tx.open_table(DONE).map_err(err)?.get(hash.0.as_slice()).map_err(err)? {
+            return Ok(Some(serde_json::from_slice(v.value()).map_err(err)?));
+        }
+        if let Some(v) = tx.open_table(ACTIVE).map_err(err)?.get(hash.0.as_slice()).map_err(err)? {
+            let record: Record = serde_json::from_slice(v.value()).map_err(err)?;
+            return Ok(Some(record.state));
+        }
+        Ok(None)
+    }
+
+    /// Applies several changes atomically: `(hash, Some(state))` for active intents changing
+    /// state (ended states move them to DONE), `bump` adds one attempt.
+    pub fn update(&self, changes: &[(IntentHash, State, bool)]) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        {
+            let mut active = tx.open_table(ACTIVE).map_err(err)?;
+            let mut done = tx.open_table(DONE).map_err(err)?;
+            for (hash, state, bump) in changes {
+                let key = hash.0.as_slice();
+                let record = match active.get(key).map_err(err)? {
+                    Some(v) => serde_json::from_slice::<Record>(v.value()).map_err(err)?,
+                    None => continue,
+                };
+                match state {
+                    State::Executed { .. } | State::Failed { .. } => {
+                        active.remove(key).map_err(err)?;
+                        done.insert(key, serde_json::to_vec(state).map_err(err)?.as_slice()).map_err(err)?;
+                    }
+                    _ => {
+                        let record = Record { state: state.clone(), attempts: record.attempts + u32::from(*bump), ..record };
+                        active.insert(key, serde_json::to_vec(&record).map_err(err)?.as_slice()).map_err(err)?;
+                    }
+                }
+            }
+        }
+        tx.commit().map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::valid_intent;
+    use outpost_protocol::nep413::Payload;
+    use outpost_protocol::DalekCrypto;
+
+    fn item(n: u64) -> (IntentHash, SignedIntent) {
+        let s = valid_intent(n);
+        (Payload::of(&s).hash(&DalekCrypto), s)
+    }
+
+    #[test]
+    fn survives_reopen_and_moves_ended_intents_out_of_active() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relayer.redb");
+        let (a, b, c) = (item(1), item(2), item(3));
+        {
+            let store = Store::open(&path).unwrap();
+            assert_eq!(store.add_pending(&[a.clone(), b.clone(), c.clone()], 100).unwrap(), 3);
+            assert_eq!(store.add_pending(&[a.clone()], 200).unwrap(), 0, "known intents are not added twice");
+            store.update(&[(b.0, State::Submitted { tx_hash: "T".into() }, false)]).unwrap();
+            store.update(&[(c.0, State::Executed { tx_hash: "T2".into() }, false)]).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let pending: Vec<IntentHash> = store.pending().unwrap().into_iter().map(|(h, _)| h).collect();
+        assert_eq!(pending, vec![a.0]);
+        assert_eq!(store.state(&b.0).unwrap(), Some(State::Submitted { tx_hash: "T".into() }));
+        assert_eq!(store.state(&c.0).unwrap(), Some(State::Executed { tx_hash: "T2".into() }));
+        assert_eq!(store.active_count().unwrap(), 2);
+        assert_eq!(store.add_pending(&[c.clone()], 300).unwrap(), 0, "ended intents are not taken again");
+    }
+}

@@ -1,0 +1,70 @@
+//! Intents for tests and benchmarks: valid ones signed by an implicit account's own key, and the
+//! invalid kinds a node must reject. Not used by the node itself.
+
+use crate::validate::now_ns;
+use outpost_protocol::{Action, Amount, Deadline, Intent, Nonce, SecretKey, SignedIntent, TokenId};
+
+pub const CHAIN: &str = "localnet";
+pub const CONTRACT: &str = "intents.outpost.test.near";
+const SECOND: i128 = 1_000_000_000;
+
+/// The signing key of test user `n` (its implicit account needs no key registration).
+pub fn user_key(n: u8) -> SecretKey {
+    SecretKey::from_seed([n.wrapping_add(1); 32])
+}
+
+fn nonce(n: u64) -> Nonce {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&n.to_le_bytes());
+    bytes[31] = 0xAB;
+    Nonce(bytes)
+}
+
+fn intent(key: &SecretKey, deadline_offset_s: i64, actions: Vec<Action>) -> Intent {
+    let deadline = (now_ns() as i128 + deadline_offset_s as i128 * SECOND).max(0) as u64;
+    Intent { signer_id: key.public_key().implicit_account_id(), deadline: Deadline(deadline), actions }
+}
+
+fn transfer(n: u64) -> Action {
+    Action::Transfer {
+        token: TokenId::Near,
+        amount: Amount(1 + n as u128),
+        receiver_id: "bob.test.near".parse().expect("account id"),
+        memo: None,
+    }
+}
+
+/// Intent number `n`: a transfer, valid for an hour, unique nonce per `n`.
+pub fn valid_intent(n: u64) -> SignedIntent {
+    intent_for(crate::testkit::CONTRACT, n, 3600)
+}
+
+/// Intent `n` signed for `recipient`, with its deadline `deadline_offset_s` from now.
+pub fn intent_for(recipient: &str, n: u64, deadline_offset_s: i64) -> SignedIntent {
+    let key = user_key((n % 200) as u8);
+    key.sign_intent(&intent(&key, deadline_offset_s, vec![transfer(n)]), nonce(n), recipient)
+}
+
+/// Intent `n` with a withdrawal (costs more gas in the relayer's budget).
+pub fn withdraw_intent(n: u64) -> SignedIntent {
+    let key = user_key((n % 200) as u8);
+    let action = Action::Withdraw {
+        token: TokenId::Near,
+        amount: Amount(1 + n as u128),
+        receiver_id: "bob.test.near".parse().expect("account id"),
+        memo: None,
+    };
+    key.sign_intent(&intent(&key, 3600, vec![action]), nonce(n), CONTRACT)
+}
+
+/// [`valid_intent`] with one signature byte flipped.
+pub fn forged_intent(n: u64) -> SignedIntent {
+    forge(&valid_intent(n))
+}
+
+/// `signed` with one signature byte flipped: same payload, so the same intent hash.
+pub fn forge(signed: &SignedIntent) -> SignedIntent {
+    let mut s = signed.clone();
+    s.signature.0[0] ^= 0x01;
+    s
+}

@@ -1,0 +1,345 @@
+//! What a node checks before it forwards a gossip message (DESIGN.md §6). Every rule comes from
+//! `outpost-protocol`; this module adds only what is about the network: duplicates by intent hash,
+//! and which failures are the sender's fault (reject, its score falls) and which are not (ignore).
+
+use outpost_protocol::gossip::{GossipMessage, IntentStatus};
+use outpost_protocol::nep413::Payload;
+use outpost_protocol::{verify_signed_intent, Crypto, DalekCrypto, ErrorCode, IntentError, IntentHash};
+use outpost_protocol::{SignedIntent, VerifiedIntent};
+use std::collections::{HashSet, VecDeque};
+
+/// How long after its deadline an intent is only ignored rather than rejected: an honest peer may
+/// have forwarded it just before it expired, and clocks differ by a few seconds.
+pub const DEFAULT_EXPIRY_GRACE_NS: u64 = 30_000_000_000;
+/// Intent hashes remembered for duplicate detection (FIFO). About 40 bytes each.
+pub const DEFAULT_SEEN_CAPACITY: usize = 200_000;
+
+/// The verdict on one gossip message, mapped onto gossipsub's `MessageAcceptance` by the node.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Valid and new: forward it and hand it to the application.
+    Accept(Accepted),
+    /// Not the sender's fault (a duplicate, just expired): drop it without penalty.
+    Ignore(IgnoreReason),
+    /// Invalid: drop it and penalise the peer that sent it.
+    Reject(IntentError),
+}
+
+#[derive(Debug)]
+pub enum Accepted {
+    Intent { signed: Box<SignedIntent>, verified: Box<VerifiedIntent> },
+    Status { intent_hash: IntentHash, status: IntentStatus },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IgnoreReason {
+    /// An intent with this hash was already accepted.
+    Duplicate,
+    /// The deadline passed less than the grace period ago.
+    JustExpired,
+    /// The peer sent more than its rate allows (decided by the node, before validation).
+    RateLimited,
+}
+
+impl IgnoreReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IgnoreReason::Duplicate => "duplicate",
+            IgnoreReason::JustExpired => "just_expired",
+            IgnoreReason::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// A bounded set of intent hashes, oldest evicted first. Bounded so a flood of valid-but-distinct
+/// intents cannot grow memory without limit.
+#[derive(Debug)]
+pub struct SeenSet {
+    set: HashSet<[u8; 32]>,
+    order: VecDeque<[u8; 32]>,
+    capacity: usize,
+}
+
+impl SeenSet {
+    pub fn new(capacity: usize) -> Self {
+        SeenSet { set: HashSet::new(), order: VecDeque::new(), capacity: capacity.max(1) }
+    }
+    pub fn contains(&self, hash: &IntentHash) -> bool {
+        self.set.contains(&hash.0)
+    }
+    /// Returns false when it was already there.
+    pub fn insert(&mut self, hash: IntentHash) -> bool {
+        if !self.set.insert(hash.0) {
+            return false;
+        }
+        self.order.push_back(hash.0);
+        if self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
+
+/// Validates gossip messages for one intents contract.
+#[derive(Debug)]
+pub struct Validator {
+    recipient: String,
+    seen: SeenSet,
+    expiry_grace_ns: u64,
+}
+
+impl Validator {
+    /// `recipient` is the intents contract's account id (what intents must be signed for).
+    pub fn new(recipient: impl Into<String>) -> Self {
+        Validator { recipient: recipient.into(), seen: SeenSet::new(DEFAULT_SEEN_CAPACITY), expiry_grace_ns: DEFAULT_EXPIRY_GRACE_NS }
+    }
+
+    pub fn with_seen_capacity(mut self, capacity: usize) -> Self {
+        self.seen = SeenSet::new(capacity);
+        self
+    }
+
+    pub fn with_expiry_grace_ns(mut self, grace: u64) -> Self {
+        self.expiry_grace_ns = grace;
+        self
+    }
+
+    pub fn recipient(&self) -> &str {
+        &self.recipient
+    }
+
+    /// True when an intent with this hash was accepted before.
+    pub fn has_seen(&self, hash: &IntentHash) -> bool {
+        self.seen.contains(hash)
+    }
+
+    /// Checks raw gossip bytes: size limit and decoding first (GossipMessage::decode), then the
+    /// intent rules. `now_ns` is wall-clock time in nanoseconds.
+    pub fn check_bytes(&mut self, data: &[u8], now_ns: u64) -> Verdict {
+        match GossipMessage::decode(data) {
+            Err(e) => Verdict::Reject(e),
+            Ok(GossipMessage::Intent { intent }) => self.check_intent(intent, now_ns),
+            Ok(GossipMessage::Status { intent_hash, status }) => {
+                // Statuses carry no user signature: gossipsub's strict signing names the relayer
+                // that published it, and clients confirm on chain. Only the shape is checked.
+                Verdict::Accept(Accepted::Status { intent_hash, status })
+            }
+        }
+    }
+
+    /// Checks one signed intent (also used for intents that arrive over HTTP).
+    pub fn check_intent(&mut self, signed: SignedIntent, now_ns: u64) -> Verdict {
+        self.check_intent_with(&DalekCrypto, signed, now_ns)
+    }
+
+    fn check_intent_with(&mut self, crypto: &impl Crypto, signed: SignedIntent, now_ns: u64) -> Verdict {
+        // Duplicate check before the signature: a hash costs ~1 µs, a verification ~30 µs. Only
+        // verified intents enter the set, so a forgery cannot shadow the real intent.
+        let hash = Payload::of(&signed).hash(&DalekCrypto);
+        if self.seen.contains(&hash) {
+            return Verdict::Ignore(IgnoreReason::Duplicate);
+        }
+        match verify_signed_intent(crypto, &signed, &self.recipient, now_ns) {
+            Ok(verified) => {
+                self.seen.insert(verified.hash);
+                Verdict::Accept(Accepted::Intent { signed: Box::new(signed), verified: Box::new(verified) })
+            }
+            Err(e) if e.code == ErrorCode::DeadlineExpired && self.just_expired(&signed, now_ns) => {
+                Verdict::Ignore(IgnoreReason::JustExpired)
+            }
+            Err(e) => Verdict::Reject(e),
+        }
+    }
+
+    fn just_expired(&self, signed: &SignedIntent, now_ns: u64) -> bool {
+        // Only reached after the signature passed, so parsing the deadline here is safe to trust.
+        outpost_protocol::validate::decode_intent(&signed.message)
+            .map(|i| now_ns.saturating_sub(i.deadline.0) <= self.expiry_grace_ns)
+            .unwrap_or(false)
+    }
+
+    /// Validates many messages at once with ed25519 batch verification, giving the same verdicts
+    /// as [`check_bytes`](Self::check_bytes) one by one. If the batch fails (some signature is
+    /// bad) every item is verified alone, so one forgery costs the batch its speed-up, never its
+    /// correctness.
+    ///
+    /// Caveat: dalek's batch equation is cofactored and its single `verify` is not, so for
+    /// deliberately crafted small-order keys or signatures the two can disagree. The node uses the
+    /// single path (the chain's verdict); this path is for bulk checks (benchmarks, relayer
+    /// re-checks), where the contract re-verifies every signature anyway.
+    pub fn check_batch(&mut self, messages: &[&[u8]], now_ns: u64) -> Vec<Verdict> {
+        let mut verdicts: Vec<Option<Verdict>> = Vec::with_capacity(messages.len());
+        let mut pending: Vec<(usize, SignedIntent, [u8; 32])> = Vec::new();
+        for (i, data) in messages.iter().enumerate() {
+            match GossipMessage::decode(data) {
+                Err(e) => verdicts.push(Some(Verdict::Reject(e))),
+                Ok(GossipMessage::Status { intent_hash, status }) => {
+                    verdicts.push(Some(Verdict::Accept(Accepted::Status { intent_hash, status })))
+                }
+                Ok(GossipMessage::Intent { intent }) => match outpost_protocol::validate::check_sizes(&intent) {
+                    // Oversized parts are rejected before any hashing, as in the single path.
+                    Err(e) => verdicts.push(Some(Verdict::Reject(e))),
+                    Ok(()) => {
+                        let hash = Payload::of(&intent).hash(&DalekCrypto);
+                        verdicts.push(None);
+                        pending.push((i, intent, hash.0));
+                    }
+                },
+            }
+        }
+        let batch_ok = !pending.is_empty() && batch_verify(pending.iter().map(|(_, s, h)| (s, h)));
+        for (i, signed, _) in pending {
+            let verdict = if batch_ok {
+                self.check_intent_with(&Preverified, signed, now_ns)
+            } else {
+                self.check_intent(signed, now_ns)
+            };
+            verdicts[i] = Some(verdict);
+        }
+        verdicts.into_iter().map(|v| v.expect("every index filled")).collect()
+    }
+}
+
+/// sha256 as usual, but signatures count as valid: used only after a batch verification passed.
+struct Preverified;
+
+impl Crypto for Preverified {
+    fn sha256(&self, data: &[u8]) -> [u8; 32] {
+        DalekCrypto.sha256(data)
+    }
+    fn ed25519_verify(&self, _: &[u8; 64], _: &[u8], _: &[u8; 32]) -> bool {
+        true
+    }
+}
+
+/// Batch-verifies (signed intent, NEP-413 hash) pairs. Applies nearcore's pre-check on the
+/// signature's top bits first so the batch never passes what the chain rejects outright.
+fn batch_verify<'a>(items: impl Iterator<Item = (&'a SignedIntent, &'a [u8; 32])>) -> bool {
+    let mut hashes: Vec<&[u8]> = Vec::new();
+    let mut sigs = Vec::new();
+    let mut keys = Vec::new();
+    for (signed, hash) in items {
+        if signed.signature.0[63] & 0b1110_0000 != 0 {
+            return false;
+        }
+        let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&signed.public_key.0) else {
+            return false;
+        };
+        hashes.push(hash.as_slice());
+        sigs.push(ed25519_dalek::Signature::from_bytes(&signed.signature.0));
+        keys.push(key);
+    }
+    ed25519_dalek::verify_batch(&hashes, &sigs, &keys).is_ok()
+}
+
+/// Wall-clock time in nanoseconds since the Unix epoch, on every target.
+pub fn now_ns() -> u64 {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        (js_sys::Date::now() * 1_000_000.0) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::*;
+
+    #[test]
+    fn accepts_a_valid_intent_once_then_ignores_duplicates() {
+        let mut v = Validator::new(CONTRACT);
+        let signed = valid_intent(1);
+        let bytes = GossipMessage::Intent { intent: signed.clone() }.encode();
+        assert!(matches!(v.check_bytes(&bytes, now_ns()), Verdict::Accept(Accepted::Intent { .. })));
+        assert!(matches!(v.check_bytes(&bytes, now_ns()), Verdict::Ignore(IgnoreReason::Duplicate)));
+        // Same intent, different JSON spacing: still the same intent hash.
+        let spaced = serde_json::to_vec_pretty(&GossipMessage::Intent { intent: signed }).unwrap();
+        assert!(matches!(v.check_bytes(&spaced, now_ns()), Verdict::Ignore(IgnoreReason::Duplicate)));
+    }
+
+    #[test]
+    fn rejects_forged_wrong_recipient_expired_malformed_and_oversized() {
+        let mut v = Validator::new(CONTRACT);
+        let code = |v: &mut Validator, bytes: &[u8]| match v.check_bytes(bytes, now_ns()) {
+            Verdict::Reject(e) => e.code,
+            other => panic!("expected a rejection, got {other:?}"),
+        };
+        let genuine = valid_intent(2);
+        let forged = GossipMessage::Intent { intent: forge(&genuine) }.encode();
+        assert_eq!(code(&mut v, &forged), ErrorCode::SignatureInvalid);
+        let other = GossipMessage::Intent { intent: intent_for("someone-else.near", 3, 60) }.encode();
+        assert_eq!(code(&mut v, &other), ErrorCode::WrongRecipient);
+        let expired = GossipMessage::Intent { intent: intent_for(CONTRACT, 4, -3600) }.encode();
+        assert_eq!(code(&mut v, &expired), ErrorCode::DeadlineExpired);
+        assert_eq!(code(&mut v, b"{not json"), ErrorCode::MessageMalformed);
+        assert_eq!(code(&mut v, &vec![b' '; 9000]), ErrorCode::MessageTooLarge);
+        // The forgery did not enter the seen set: the genuine intent with that payload still passes.
+        let genuine = GossipMessage::Intent { intent: genuine }.encode();
+        assert!(matches!(v.check_bytes(&genuine, now_ns()), Verdict::Accept(_)));
+    }
+
+    #[test]
+    fn just_expired_is_ignored_not_rejected() {
+        let mut v = Validator::new(CONTRACT);
+        let bytes = GossipMessage::Intent { intent: intent_for(CONTRACT, 5, -5) }.encode();
+        assert!(matches!(v.check_bytes(&bytes, now_ns()), Verdict::Ignore(IgnoreReason::JustExpired)));
+    }
+
+    #[test]
+    fn batch_gives_the_same_verdicts_as_one_by_one() {
+        let ten = valid_intent(10);
+        let msgs: Vec<Vec<u8>> = vec![
+            GossipMessage::Intent { intent: ten.clone() }.encode(),
+            GossipMessage::Intent { intent: forged_intent(11) }.encode(),
+            GossipMessage::Intent { intent: valid_intent(12) }.encode(),
+            GossipMessage::Intent { intent: ten }.encode(),
+            b"garbage".to_vec(),
+        ];
+        let refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
+        let summary = |vs: Vec<Verdict>| {
+            vs.into_iter()
+                .map(|v| match v {
+                    Verdict::Accept(_) => "accept".to_string(),
+                    Verdict::Ignore(r) => r.as_str().to_string(),
+                    Verdict::Reject(e) => e.code.to_string(),
+                })
+                .collect::<Vec<_>>()
+        };
+        let batch = summary(Validator::new(CONTRACT).check_batch(&refs, now_ns()));
+        let mut single = Validator::new(CONTRACT);
+        let one_by_one = summary(refs.iter().map(|m| single.check_bytes(m, now_ns())).collect());
+        assert_eq!(batch, one_by_one);
+        assert_eq!(batch, ["accept", "SIGNATURE_INVALID", "accept", "duplicate", "MESSAGE_MALFORMED"]);
+        // An all-valid batch takes the fast path and still accepts each once.
+        let good: Vec<Vec<u8>> = (20..30).map(|i| GossipMessage::Intent { intent: valid_intent(i) }.encode()).collect();
+        let refs: Vec<&[u8]> = good.iter().map(|m| m.as_slice()).collect();
+        assert!(Validator::new(CONTRACT).check_batch(&refs, now_ns()).iter().all(|v| matches!(v, Verdict::Accept(_))));
+    }
+
+    #[test]
+    fn seen_set_is_bounded() {
+        let mut s = SeenSet::new(3);
+        for i in 0..10u8 {
+            assert!(s.insert(IntentHash([i; 32])));
+        }
+        assert_eq!(s.len(), 3);
+        assert!(!s.contains(&IntentHash([0; 32])));
+        assert!(s.contains(&IntentHash([9; 32])));
+        assert!(!s.insert(IntentHash([9; 32])));
+    }
+}

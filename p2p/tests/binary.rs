@@ -1,0 +1,178 @@
+//! The `outpost-node` binary as a process: `--help`, a persistent identity, the HTTP API, and a
+//! relayer killed with SIGKILL that loses nothing. Its RPC is the local JSON-RPC server of
+//! `mock_rpc` (this does not prove chain behaviour).
+
+mod mock_rpc;
+
+use mock_rpc::*;
+use outpost_p2p::testkit::{forged_intent, valid_intent, CHAIN, CONTRACT};
+use outpost_protocol::SignedIntent;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BIN: &str = env!("CARGO_BIN_EXE_outpost-node");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts the binary; returns it and its peer id (from the "node started" log line).
+fn start(dir: &Path, http: u16, extra: &[&str]) -> (Child, String) {
+    let tcp = free_port();
+    let mut child = Command::new(BIN)
+        .args(["--chain-id", CHAIN, "--contract", CONTRACT, "--listen", &format!("/ip4/127.0.0.1/tcp/{tcp}")])
+        .args(["--http", &format!("127.0.0.1:{http}"), "--identity-file"])
+        .arg(dir.join("node.key"))
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("peer_id=") {
+                let id: String = line[at + 8..].chars().take_while(|c| c.is_alphanumeric()).collect();
+                let _ = tx.send(id);
+            }
+        }
+    });
+    let peer_id = rx.recv_timeout(Duration::from_secs(20)).expect("node started");
+    (child, peer_id)
+}
+
+async fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stream = loop {
+        match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            Ok(s) => break s,
+            Err(e) if Instant::now() > deadline => panic!("HTTP API not up: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+fn json(s: &SignedIntent) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+#[test]
+fn help_lists_the_options() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--listen", "--bootstrap", "--identity-file", "--http", "--relayer", "--rpc-url", "--relayer-key-file", "--store", "--max-batch-tgas"] {
+        assert!(text.contains(flag), "--help mentions {flag}");
+    }
+    let bad = Command::new(BIN).args(["--contract", "x", "--listen", "not-a-multiaddr"]).output().unwrap();
+    assert!(!bad.status.success(), "a bad address is refused");
+}
+
+#[tokio::test]
+async fn identity_persists_and_the_http_api_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (mut node, id1) = start(dir.path(), port, &[]);
+
+    let valid = valid_intent(1);
+    let (status, body) = http(port, "POST", "/intents", &json(&valid)).await;
+    assert_eq!(status, 202, "{body}");
+    let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["outcome"], "queued", "no peers yet: kept for the first one");
+    let hash = reply["intent_hash"].as_str().unwrap().to_owned();
+
+    let (status, body) = http(port, "POST", "/intents", &json(&forged_intent(2))).await;
+    assert_eq!((status, serde_json::from_str::<serde_json::Value>(&body).unwrap()["code"].clone()), (400, "SIGNATURE_INVALID".into()));
+    let (status, body) = http(port, "POST", "/intents", "{\"message\": 1}").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("MESSAGE_MALFORMED"), "{body}");
+    let (status, _) = http(port, "POST", "/intents", &"x".repeat(20_000)).await;
+    assert_eq!(status, 413, "bodies over the gossip size limit are refused unread");
+
+    let (status, body) = http(port, "GET", &format!("/intents/{hash}"), "").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("\"seen\""), "{body}");
+    let (status, _) = http(port, "GET", "/intents/11111111111111111111111111111111", "").await;
+    assert_eq!(status, 404);
+    let (status, _) = http(port, "GET", "/intents/not-a-hash", "").await;
+    assert_eq!(status, 400);
+    let (status, metrics) = http(port, "GET", "/metrics", "").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("outpost_intents_published_total 1"), "{metrics}");
+    assert!(metrics.contains("libp2p_swarm"), "libp2p's own metrics are exported too");
+
+    node.kill().unwrap();
+    node.wait().unwrap();
+    let (mut node, id2) = start(dir.path(), port, &[]);
+    assert_eq!(id1, id2, "the identity file keeps the peer id across restarts");
+    node.kill().unwrap();
+}
+
+fn key_file(dir: &Path) -> std::path::PathBuf {
+    let key = relayer_key();
+    let path = dir.join("relayer.json");
+    let json = serde_json::json!({ "account_id": RELAYER, "public_key": key.public_key().to_string(), "private_key": key.to_string() });
+    std::fs::write(&path, json.to_string()).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relayer_killed_with_sigkill_loses_nothing() {
+    let chain = new_chain();
+    chain.lock().unwrap().down = true;
+    let url = mock_rpc(chain.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path());
+    let store = dir.path().join("relayer.redb");
+    let args = ["--relayer", "--rpc-url", &url, "--relayer-key-file", key.to_str().unwrap(), "--store", store.to_str().unwrap()];
+    let port = free_port();
+    let (mut relayer, _) = start(dir.path(), port, &args);
+
+    let intents: Vec<SignedIntent> = (0..3).map(|n| valid_intent(40 + n)).collect();
+    let mut hashes = Vec::new();
+    for s in &intents {
+        let (status, body) = http(port, "POST", "/intents", &json(s)).await;
+        assert_eq!(status, 202, "{body}");
+        hashes.push(serde_json::from_str::<serde_json::Value>(&body).unwrap()["intent_hash"].as_str().unwrap().to_owned());
+    }
+    let (_, body) = http(port, "GET", &format!("/intents/{}", hashes[0]), "").await;
+    assert!(body.contains("\"pending\""), "{body}");
+    // SIGKILL right after the 202s: no shutdown code runs.
+    relayer.kill().unwrap();
+    relayer.wait().unwrap();
+    assert!(chain.lock().unwrap().sent.is_empty());
+
+    chain.lock().unwrap().down = false;
+    let (mut relayer, _) = start(dir.path(), port, &args);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for h in &hashes {
+        loop {
+            let (_, body) = http(port, "GET", &format!("/intents/{h}"), "").await;
+            if body.contains("\"executed\"") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{h} not executed after restart: {body}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    relayer.kill().unwrap();
+    let chain = chain.lock().unwrap();
+    assert_eq!(chain.sent.len(), 1);
+    assert_eq!(chain.sent[0].items, 3);
+}

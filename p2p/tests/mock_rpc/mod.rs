@@ -1,0 +1,284 @@
+//! A local HTTP server on 127.0.0.1 that speaks the NEAR JSON-RPC methods the relayer calls
+//! (`query` call_function `simulate_intents` and view_access_key, `send_tx`, `tx`), in nearcore's
+//! JSON shapes built from near-primitives / near-jsonrpc-primitives types, over a toy ledger of
+//! used intent hashes. It does not prove chain behaviour.
+#![allow(dead_code)]
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{routing::post, Json, Router};
+use base64::Engine as _;
+use near_jsonrpc_primitives::errors::RpcError;
+use near_jsonrpc_primitives::types::query::{QueryResponseKind, RpcQueryResponse};
+use near_jsonrpc_primitives::types::transactions::{RpcTransactionError, RpcTransactionResponse};
+use near_primitives::action::Action as TxAction;
+use near_primitives::errors::{ActionError, ActionErrorKind, FunctionCallError, InvalidTxError, TxExecutionError};
+use near_primitives::hash::CryptoHash;
+use near_primitives::transaction::SignedTransaction;
+use near_primitives::views::{
+    AccessKeyPermissionView, AccessKeyView, CallResult, ExecutionMetadataView, ExecutionOutcomeView, ExecutionOutcomeWithIdView,
+    ExecutionStatusView, FinalExecutionOutcomeView, FinalExecutionOutcomeViewEnum, FinalExecutionStatus, SignedTransactionView,
+    TxExecutionStatus,
+};
+use outpost_p2p::testkit::CONTRACT;
+use outpost_protocol::abi::{ItemOutcome, ItemResult, SimulationReport};
+use outpost_protocol::nep413::Payload;
+use outpost_protocol::{Amount, DalekCrypto, IntentHash, SignedIntent};
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+pub const DEPOSIT_PER_ITEM: u128 = 1_000;
+pub const RELAYER: &str = "relayer.test.near";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    /// HTTP 503 with no body (a load balancer in trouble).
+    Unavailable,
+    /// JSON-RPC INTERNAL_ERROR.
+    Internal,
+    /// send_tx: the node answers InvalidNonce (someone else used the key).
+    BumpNonce,
+    /// send_tx: the block hash moved on; the tx is Expired.
+    ExpireBlockHash,
+    /// send_tx: executes the tx, then the connection "drops" (503) on every later send_tx.
+    ExecuteThenVanish,
+}
+
+#[derive(Debug)]
+pub struct Sent {
+    pub hash: CryptoHash,
+    pub items: usize,
+    pub gas: u64,
+    pub deposit: u128,
+    pub nonce: u64,
+}
+
+#[derive(Default)]
+pub struct Chain {
+    pub ak_nonce: u64,
+    pub block_hash: CryptoHash,
+    pub fail_simulation: HashSet<IntentHash>,
+    /// Fail only when executed (the state changed after the simulation).
+    pub fail_execution: HashSet<IntentHash>,
+    pub used: HashSet<IntentHash>,
+    pub executed: HashMap<CryptoHash, (SignedTransaction, Vec<IntentHash>)>,
+    pub faults: HashMap<&'static str, VecDeque<Fault>>,
+    pub vanished: bool,
+    /// Every request answers 503 (the RPC endpoint is down).
+    pub down: bool,
+    pub sent: Vec<Sent>,
+    pub calls: HashMap<String, usize>,
+}
+
+pub type Shared = Arc<Mutex<Chain>>;
+
+pub fn hash_of(s: &SignedIntent) -> IntentHash {
+    Payload::of(s).hash(&DalekCrypto)
+}
+
+fn rpc_ok(id: &Value, result: impl serde::Serialize) -> Response {
+    Json(json!({ "jsonrpc": "2.0", "id": id, "result": result })).into_response()
+}
+
+fn rpc_err(id: &Value, error: RpcError) -> Response {
+    Json(json!({ "jsonrpc": "2.0", "id": id, "error": error })).into_response()
+}
+
+fn simulate(chain: &Chain, signed: &[SignedIntent]) -> SimulationReport {
+    let mut outcomes = Vec::new();
+    let mut ok = 0;
+    for (i, s) in signed.iter().enumerate() {
+        let h = hash_of(s);
+        let result = if chain.used.contains(&h) {
+            ItemResult::Failed { code: "NONCE_USED".into(), detail: "already used".into() }
+        } else if chain.fail_simulation.contains(&h) {
+            ItemResult::Failed { code: "INSUFFICIENT_BALANCE".into(), detail: "the balance is too low".into() }
+        } else {
+            ok += 1;
+            ItemResult::Ok
+        };
+        outcomes.push(ItemOutcome { index: i as u32, intent_hash: Some(h), signer_id: None, nonce: None, result });
+    }
+    SimulationReport { outcomes, balance_changes: vec![], batch_error: None, storage_deposit_needed: Amount(ok * DEPOSIT_PER_ITEM) }
+}
+
+fn outcome_view(tx: &SignedTransaction, block_hash: CryptoHash, status: FinalExecutionStatus) -> RpcTransactionResponse {
+    let view = FinalExecutionOutcomeView {
+        status,
+        transaction: SignedTransactionView::from(tx.clone()),
+        transaction_outcome: ExecutionOutcomeWithIdView {
+            proof: vec![],
+            block_hash,
+            id: tx.get_hash(),
+            outcome: ExecutionOutcomeView {
+                logs: vec![],
+                receipt_ids: vec![],
+                gas_burnt: near_primitives::types::Gas::from_gas(0),
+                tokens_burnt: near_primitives::types::Balance::from_yoctonear(0),
+                executor_id: RELAYER.parse().unwrap(),
+                status: ExecutionStatusView::SuccessReceiptId(CryptoHash::default()),
+                metadata: ExecutionMetadataView::default(),
+            },
+        },
+        receipts_outcome: vec![],
+    };
+    RpcTransactionResponse {
+        final_execution_outcome: Some(FinalExecutionOutcomeViewEnum::FinalExecutionOutcome(view)),
+        final_execution_status: TxExecutionStatus::Final,
+    }
+}
+
+fn execution_response(chain: &Chain, tx_hash: &CryptoHash) -> Option<RpcTransactionResponse> {
+    let (tx, hashes) = chain.executed.get(tx_hash)?;
+    let value = serde_json::to_vec(hashes).unwrap();
+    Some(outcome_view(tx, chain.block_hash, FinalExecutionStatus::SuccessValue(value)))
+}
+
+fn panic_response(tx: &SignedTransaction, block_hash: CryptoHash, message: String) -> RpcTransactionResponse {
+    let error = TxExecutionError::ActionError(ActionError {
+        index: Some(0),
+        kind: ActionErrorKind::FunctionCallError(FunctionCallError::ExecutionError(message)),
+    });
+    outcome_view(tx, block_hash, FinalExecutionStatus::Failure(error))
+}
+
+async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Response {
+    let id = body["id"].clone();
+    let method = body["method"].as_str().unwrap_or_default().to_owned();
+    let params = body["params"].clone();
+    let mut chain = chain.lock().unwrap();
+    if chain.down {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    let kind = match method.as_str() {
+        "query" => params["request_type"].as_str().unwrap_or_default().to_owned(),
+        other => other.to_owned(),
+    };
+    *chain.calls.entry(kind.clone()).or_default() += 1;
+    let key: &'static str = match kind.as_str() {
+        "call_function" => "call_function",
+        "view_access_key" => "view_access_key",
+        "send_tx" => "send_tx",
+        "tx" => "tx",
+        _ => return (StatusCode::BAD_REQUEST, "unknown method").into_response(),
+    };
+    let fault = chain.faults.get_mut(key).and_then(|q| q.pop_front());
+    match fault {
+        Some(Fault::Unavailable) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        Some(Fault::Internal) => return rpc_err(&id, RpcError::new_internal_error(None, "the node is overloaded".into())),
+        _ => {}
+    }
+    let block_hash = chain.block_hash;
+    match key {
+        "call_function" => {
+            assert_eq!(params["account_id"], CONTRACT);
+            assert_eq!(params["method_name"], "simulate_intents");
+            let args = base64::engine::general_purpose::STANDARD.decode(params["args_base64"].as_str().unwrap()).unwrap();
+            let args: Value = serde_json::from_slice(&args).unwrap();
+            let signed: Vec<SignedIntent> = serde_json::from_value(args["signed"].clone()).unwrap();
+            let report = simulate(&chain, &signed);
+            let result = serde_json::to_vec(&report).unwrap();
+            rpc_ok(
+                &id,
+                RpcQueryResponse { kind: QueryResponseKind::CallResult(CallResult { result, logs: vec![] }), block_height: 1, block_hash },
+            )
+        }
+        "view_access_key" => {
+            assert_eq!(params["account_id"], RELAYER);
+            let view = AccessKeyView { nonce: chain.ak_nonce, permission: AccessKeyPermissionView::FullAccess };
+            rpc_ok(&id, RpcQueryResponse { kind: QueryResponseKind::AccessKey(view), block_height: 1, block_hash })
+        }
+        "send_tx" => {
+            if chain.vanished {
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+            let bytes = base64::engine::general_purpose::STANDARD.decode(params["signed_tx_base64"].as_str().unwrap()).unwrap();
+            let tx: SignedTransaction = borsh::from_slice(&bytes).unwrap();
+            let t = &tx.transaction;
+            let tx_hash = tx.get_hash();
+            // A real node checks these; so does the mock.
+            assert!(tx.signature.verify(tx_hash.as_ref(), t.public_key()), "signature checks out");
+            assert_eq!(t.signer_id().as_str(), RELAYER);
+            assert_eq!(t.receiver_id().as_str(), CONTRACT);
+            if let Some(Fault::BumpNonce) = fault {
+                chain.ak_nonce += 10;
+            }
+            if let Some(Fault::ExpireBlockHash) = fault {
+                chain.block_hash = CryptoHash::hash_bytes(&chain.ak_nonce.to_le_bytes());
+            }
+            if t.nonce().nonce() <= chain.ak_nonce {
+                let e = RpcTransactionError::InvalidTransaction {
+                    context: InvalidTxError::InvalidNonce { tx_nonce: t.nonce().nonce(), ak_nonce: chain.ak_nonce },
+                };
+                return rpc_err(&id, e.into());
+            }
+            if *t.block_hash() != chain.block_hash {
+                return rpc_err(&id, RpcTransactionError::InvalidTransaction { context: InvalidTxError::Expired }.into());
+            }
+            // Idempotent re-send of an executed transaction.
+            if let Some(r) = execution_response(&chain, &tx_hash) {
+                return rpc_ok(&id, r);
+            }
+            let [TxAction::FunctionCall(call)] = t.actions() else { panic!("one function call") };
+            assert_eq!(call.method_name, "execute_intents");
+            let args: Value = serde_json::from_slice(&call.args).unwrap();
+            let signed: Vec<SignedIntent> = serde_json::from_value(args["signed"].clone()).unwrap();
+            chain.sent.push(Sent {
+                hash: tx_hash,
+                items: signed.len(),
+                gas: call.gas.as_gas(),
+                deposit: call.deposit.as_yoctonear(),
+                nonce: t.nonce().nonce(),
+            });
+            chain.ak_nonce = t.nonce().nonce();
+            // The contract: all or nothing, the deposit must cover storage.
+            if let Some(i) = signed.iter().position(|s| {
+                let h = hash_of(s);
+                chain.used.contains(&h) || chain.fail_simulation.contains(&h) || chain.fail_execution.contains(&h)
+            }) {
+                let r = panic_response(&tx, block_hash, format!("Smart contract panicked: intent #{i}: INSUFFICIENT_BALANCE: the balance is too low"));
+                return rpc_ok(&id, r);
+            }
+            if call.deposit.as_yoctonear() < signed.len() as u128 * DEPOSIT_PER_ITEM {
+                let r = panic_response(&tx, block_hash, "Smart contract panicked: batch: INSUFFICIENT_STORAGE_DEPOSIT: attach more".into());
+                return rpc_ok(&id, r);
+            }
+            let hashes: Vec<IntentHash> = signed.iter().map(hash_of).collect();
+            chain.used.extend(hashes.iter().copied());
+            chain.executed.insert(tx_hash, (tx.clone(), hashes));
+            if let Some(Fault::ExecuteThenVanish) = fault {
+                chain.vanished = true;
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+            rpc_ok(&id, execution_response(&chain, &tx_hash).unwrap())
+        }
+        "tx" => {
+            let tx_hash: CryptoHash = params["tx_hash"].as_str().unwrap().parse().unwrap();
+            match execution_response(&chain, &tx_hash) {
+                Some(r) => rpc_ok(&id, r),
+                None => rpc_err(&id, RpcTransactionError::UnknownTransaction { requested_transaction_hash: tx_hash }.into()),
+            }
+        }
+        _ => unreachable!(),
+    }
+}
+
+pub async fn mock_rpc(chain: Shared) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().route("/", post(handle)).with_state(chain);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+
+/// A fresh chain: access-key nonce 41, a fixed block hash.
+pub fn new_chain() -> Shared {
+    Arc::new(Mutex::new(Chain { ak_nonce: 41, block_hash: CryptoHash::hash_bytes(b"genesis"), ..Default::default() }))
+}
+
+pub fn relayer_key() -> near_crypto::SecretKey {
+    near_crypto::SecretKey::from_seed(near_crypto::KeyType::ED25519, "outpost relayer test")
+}
