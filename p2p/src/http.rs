@@ -10,6 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use outpost_protocol::abi::relay::{RelayAccepted, RelayRefusal, RelayState, RelayStatus};
 use outpost_protocol::limits::MAX_GOSSIP_MESSAGE_BYTES;
 use outpost_protocol::{ErrorCode, IntentError, IntentHash, SignedIntent};
 use prometheus_client::registry::Registry;
@@ -26,7 +27,7 @@ pub struct ApiState {
 }
 
 fn error(status: StatusCode, e: &IntentError) -> Response {
-    (status, Json(json!({ "code": e.code.as_str(), "detail": e.detail }))).into_response()
+    (status, Json(RelayRefusal { code: e.code.as_str().into(), detail: e.detail.clone() })).into_response()
 }
 
 async fn post_intent(State(state): State<ApiState>, body: Bytes) -> Response {
@@ -39,7 +40,7 @@ async fn post_intent(State(state): State<ApiState>, body: Bytes) -> Response {
             // Relayer mode: acknowledged means persisted, so `kill -9` right after loses nothing.
             if let Some(store) = &state.store {
                 if let Err(e) = store.add_pending(&[(hash, signed)], crate::validate::now_ns()) {
-                    return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "code": "STORE", "detail": e.to_string() }))).into_response();
+                    return (StatusCode::INTERNAL_SERVER_ERROR, Json(RelayRefusal { code: "STORE".into(), detail: e.to_string() })).into_response();
                 }
             }
             let outcome = match outcome {
@@ -47,10 +48,10 @@ async fn post_intent(State(state): State<ApiState>, body: Bytes) -> Response {
                 PublishOutcome::Queued => "queued",
                 PublishOutcome::Duplicate => "duplicate",
             };
-            (StatusCode::ACCEPTED, Json(json!({ "intent_hash": hash.to_string(), "outcome": outcome }))).into_response()
+            (StatusCode::ACCEPTED, Json(RelayAccepted { intent_hash: hash, outcome: outcome.into() })).into_response()
         }
         Err(NodeError::Invalid(e)) => error(StatusCode::BAD_REQUEST, &e),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "code": "UNAVAILABLE", "detail": e.to_string() }))).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(RelayRefusal { code: "UNAVAILABLE".into(), detail: e.to_string() })).into_response(),
     }
 }
 
@@ -61,14 +62,16 @@ async fn get_intent(State(state): State<ApiState>, Path(hash): Path<String>) -> 
     };
     if let Some(store) = &state.store {
         match store.state(&hash) {
-            Ok(Some(s)) => return (StatusCode::OK, Json(json!({ "intent_hash": hash.to_string(), "status": s }))).into_response(),
+            Ok(Some(s)) => return (StatusCode::OK, Json(relay_status(hash, s))).into_response(),
             Ok(None) => {}
             Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
         }
     }
     match state.node.has_seen(hash).await {
-        Ok(true) => (StatusCode::OK, Json(json!({ "intent_hash": hash.to_string(), "status": { "state": "seen" } }))).into_response(),
-        Ok(false) => (StatusCode::NOT_FOUND, Json(json!({ "code": "UNKNOWN_INTENT", "detail": "this node has not seen that intent" })))
+        // Seen in gossip but not held by this node's relayer: pending as far as it knows.
+        Ok(true) => (StatusCode::OK, Json(RelayStatus { intent_hash: hash, status: RelayState::Pending, tx_hash: None, code: None, reason: None }))
+            .into_response(),
+        Ok(false) => (StatusCode::NOT_FOUND, Json(RelayRefusal { code: "UNKNOWN_INTENT".into(), detail: "this node has not seen that intent".into() }))
             .into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
     }
@@ -82,6 +85,30 @@ async fn metrics(State(state): State<ApiState>) -> Response {
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
 }
 
+/// The relayer's record as the API shape the dApp reads (`outpost_protocol::abi::relay`).
+fn relay_status(intent_hash: IntentHash, state: crate::relayer::store::State) -> RelayStatus {
+    use crate::relayer::store::State;
+    let (status, tx_hash, code, reason) = match state {
+        State::Pending => (RelayState::Pending, None, None, None),
+        State::Submitted { tx_hash } => (RelayState::Pending, Some(tx_hash), None, None),
+        State::Executed { tx_hash } => (RelayState::Executed, Some(tx_hash), None, None),
+        State::Failed { code, reason, tx_hash } => (RelayState::Failed, tx_hash, Some(code), Some(reason)),
+    };
+    RelayStatus { intent_hash, status, tx_hash, code, reason }
+}
+
+/// Browsers call the API from the dApp's own origin: allow any origin (the API is public and
+/// takes no credentials) and answer preflights.
+async fn cors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::{HeaderValue, Method};
+    let mut response = if request.method() == Method::OPTIONS { StatusCode::NO_CONTENT.into_response() } else { next.run(request).await };
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type"));
+    response
+}
+
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/intents", post(post_intent))
@@ -89,6 +116,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         // A signed intent is at most a gossip message; refuse bigger bodies before reading them.
         .layer(DefaultBodyLimit::max(MAX_GOSSIP_MESSAGE_BYTES))
+        .layer(axum::middleware::from_fn(cors))
         .with_state(state)
 }
 

@@ -107,7 +107,11 @@ async fn identity_persists_and_the_http_api_validates() {
 
     let (status, body) = http(port, "GET", &format!("/intents/{hash}"), "").await;
     assert_eq!(status, 200);
-    assert!(body.contains("\"seen\""), "{body}");
+    let seen: outpost_protocol::abi::relay::RelayStatus = serde_json::from_str(&body).unwrap();
+    assert_eq!(seen.status, outpost_protocol::abi::relay::RelayState::Pending, "{body}");
+    // Browsers on the dApp's origin may call the API.
+    let (status, _) = http(port, "OPTIONS", "/intents", "").await;
+    assert_eq!(status, 204, "preflight answered");
     let (status, _) = http(port, "GET", "/intents/11111111111111111111111111111111", "").await;
     assert_eq!(status, 404);
     let (status, _) = http(port, "GET", "/intents/not-a-hash", "").await;

@@ -5,32 +5,8 @@
 
 use crate::sync::{ChannelStatus, SendOutcome};
 use outpost_protocol::ErrorCode;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct Accepted {
-    intent_hash: String,
-}
-
-#[derive(Deserialize)]
-struct Refusal {
-    code: String,
-    #[serde(default)]
-    detail: String,
-}
-
-#[derive(Deserialize)]
-struct StatusBody {
-    #[serde(default)]
-    intent_hash: Option<String>,
-    status: String,
-    #[serde(default)]
-    tx_hash: Option<String>,
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    reason: Option<String>,
-}
+// The shapes are the protocol crate's, the same ones the relayer serves.
+use outpost_protocol::abi::relay::{RelayAccepted as Accepted, RelayRefusal as Refusal, RelayState, RelayStatus as StatusBody};
 
 /// A code's sentence when it is one of ours, plus the relayer's detail.
 pub fn reason_for(code: &str, detail: &str) -> String {
@@ -46,7 +22,7 @@ pub fn reason_for(code: &str, detail: &str) -> String {
 pub fn post_outcome(status: u16, body: &str, id: &str) -> SendOutcome {
     match status {
         200..=299 => match serde_json::from_str::<Accepted>(body) {
-            Ok(a) if a.intent_hash == id => SendOutcome::Accepted,
+            Ok(a) if a.intent_hash.to_string() == id => SendOutcome::Accepted,
             // A relayer that hashes differently would track the wrong id: do not trust it.
             Ok(a) => SendOutcome::Rejected {
                 code: "RELAYER_MISMATCH".into(),
@@ -69,16 +45,14 @@ pub fn status_outcome(status: u16, body: &str) -> Result<ChannelStatus, String> 
         404 => Ok(ChannelStatus::Unknown),
         200..=299 => {
             let b: StatusBody = serde_json::from_str(body).map_err(|e| format!("unreadable status: {e}"))?;
-            let _ = b.intent_hash;
-            match b.status.as_str() {
-                "pending" => Ok(ChannelStatus::Pending),
-                "executed" => Ok(ChannelStatus::Executed { tx_hash: b.tx_hash }),
-                "failed" => {
+            match b.status {
+                RelayState::Pending => Ok(ChannelStatus::Pending),
+                RelayState::Executed => Ok(ChannelStatus::Executed { tx_hash: b.tx_hash }),
+                RelayState::Failed => {
                     let code = b.code.unwrap_or_else(|| "FAILED".into());
                     let reason = reason_for(&code, b.reason.as_deref().unwrap_or(""));
                     Ok(ChannelStatus::Failed { code, reason, tx_hash: b.tx_hash })
                 }
-                other => Err(format!("unknown status `{other}`")),
             }
         }
         _ => Err(format!("relayer answered HTTP {status}")),
@@ -96,33 +70,40 @@ pub fn status_url(base: &str, id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use outpost_protocol::IntentHash;
+
+    fn h(n: u8) -> String {
+        IntentHash([n; 32]).to_string()
+    }
 
     #[test]
     fn post_answers() {
-        assert_eq!(post_outcome(202, r#"{"intent_hash":"abc"}"#, "abc"), SendOutcome::Accepted);
-        assert!(matches!(post_outcome(202, r#"{"intent_hash":"xyz"}"#, "abc"), SendOutcome::Rejected { code, .. } if code == "RELAYER_MISMATCH"));
+        let abc = h(1);
+        let abc = abc.as_str();
+        assert_eq!(post_outcome(202, &format!(r#"{{"intent_hash":"{abc}"}}"#), abc), SendOutcome::Accepted);
+        assert!(matches!(post_outcome(202, &format!(r#"{{"intent_hash":"{}","outcome":"queued"}}"#, h(2)), abc), SendOutcome::Rejected { code, .. } if code == "RELAYER_MISMATCH"));
         assert_eq!(
-            post_outcome(400, r#"{"code":"DEADLINE_EXPIRED","detail":"deadline 1 is before now (2)"}"#, "abc"),
+            post_outcome(400, r#"{"code":"DEADLINE_EXPIRED","detail":"deadline 1 is before now (2)"}"#, abc),
             SendOutcome::Rejected {
                 code: "DEADLINE_EXPIRED".into(),
                 reason: "the intent's deadline has passed: deadline 1 is before now (2)".into()
             }
         );
-        assert!(matches!(post_outcome(503, "", "abc"), SendOutcome::Unavailable { maybe_delivered: true, .. }));
-        assert!(matches!(post_outcome(400, "<html>", "abc"), SendOutcome::Rejected { .. }));
-        assert!(matches!(post_outcome(202, "garbage", "abc"), SendOutcome::Unavailable { .. }));
+        assert!(matches!(post_outcome(503, "", abc), SendOutcome::Unavailable { maybe_delivered: true, .. }));
+        assert!(matches!(post_outcome(400, "<html>", abc), SendOutcome::Rejected { .. }));
+        assert!(matches!(post_outcome(202, "garbage", abc), SendOutcome::Unavailable { .. }));
     }
 
     #[test]
     fn status_answers() {
         assert_eq!(status_outcome(404, ""), Ok(ChannelStatus::Unknown));
-        assert_eq!(status_outcome(200, r#"{"intent_hash":"a","status":"pending"}"#), Ok(ChannelStatus::Pending));
+        assert_eq!(status_outcome(200, &format!(r#"{{"intent_hash":"{}","status":"pending"}}"#, h(1))), Ok(ChannelStatus::Pending));
         assert_eq!(
-            status_outcome(200, r#"{"intent_hash":"a","status":"executed","tx_hash":"T"}"#),
+            status_outcome(200, &format!(r#"{{"intent_hash":"{}","status":"executed","tx_hash":"T"}}"#, h(1))),
             Ok(ChannelStatus::Executed { tx_hash: Some("T".into()) })
         );
         assert_eq!(
-            status_outcome(200, r#"{"intent_hash":"a","status":"failed","code":"NONCE_USED","reason":"twice"}"#),
+            status_outcome(200, &format!(r#"{{"intent_hash":"{}","status":"failed","code":"NONCE_USED","reason":"twice"}}"#, h(1))),
             Ok(ChannelStatus::Failed {
                 code: "NONCE_USED".into(),
                 reason: "this intent (nonce) was already used or cancelled: twice".into(),

@@ -133,3 +133,50 @@ impl BatchFailure {
 fn trim_rpc_suffix(s: &str) -> &str {
     s.split(['"', '}']).next().unwrap_or(s).trim_end()
 }
+
+/// The relayer's HTTP API (`p2p/` serves it, the dApp calls it): `POST /intents` with one
+/// `SignedIntent` answers 202 [`RelayAccepted`] or 4xx [`RelayRefusal`]; `GET /intents/{hash}`
+/// answers [`RelayStatus`] (404 with a [`RelayRefusal`] when unknown).
+pub mod relay {
+    use crate::text::IntentHash;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RelayAccepted {
+        /// The NEP-413 hash: the id both sides track the intent by.
+        pub intent_hash: IntentHash,
+        /// `published`, `queued` (no peer yet) or `duplicate`.
+        #[serde(default)]
+        pub outcome: String,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RelayRefusal {
+        /// An `ErrorCode` text, or a relayer condition such as `UNAVAILABLE`.
+        pub code: String,
+        #[serde(default)]
+        pub detail: String,
+    }
+
+    /// Where an intent stands at this relayer.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum RelayState {
+        /// Held, or submitted and awaiting its outcome.
+        Pending,
+        Executed,
+        Failed,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RelayStatus {
+        pub intent_hash: IntentHash,
+        pub status: RelayState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub tx_hash: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub reason: Option<String>,
+    }
+}
