@@ -1,7 +1,8 @@
 //! Tier 2: every flow end to end on a real NEAR sandbox (near-workspaces), with real receipts:
 //! deposits through NEP-141 `ft_transfer_call`, intents signed offline (natively, no RPC before
 //! submission) and submitted by a third account, transfers, a swap, withdrawals (one refunded),
-//! rejections with their codes, simulate vs execute, and events read from receipt logs.
+//! rejections with their codes, simulate vs execute, events read from receipt logs, and the
+//! p2p relayer's own code (simulate, batch, sign, send, record) settling an intent.
 //!
 //! Runs when NEAR_SANDBOX_BIN_PATH names a sandbox binary, or with OUTPOST_SANDBOX_DOWNLOAD=1 on a
 //! machine that may download one; otherwise prints why and reports every flow as skipped (tests
@@ -27,6 +28,7 @@ const FLOWS: &[(&str, Flow)] = &[
     ("withdraw_and_refund", |w| Box::pin(withdraw_and_refund(w))),
     ("rejections_carry_codes", |w| Box::pin(rejections_carry_codes(w))),
     ("simulate_agrees_with_execute", |w| Box::pin(simulate_agrees_with_execute(w))),
+    ("relayer_settles_a_gossiped_intent", |w| Box::pin(relayer_settles_a_gossiped_intent(w))),
 ];
 
 fn main() {
@@ -307,4 +309,42 @@ async fn balances_of(s: &Setup, report: &SimulationReport) -> Vec<u128> {
         out.push(ledger(s, c.account_id.as_str(), &c.token).await);
     }
     out
+}
+
+/// The relayer from `p2p/` settles an intent as it does after taking it from gossip: into its
+/// store, then one settlement round over JSON-RPC against the sandbox.
+async fn relayer_settles_a_gossiped_intent(worker: Worker<Sandbox>) {
+    use outpost_p2p::relayer::chain::RpcChainClient;
+    use outpost_p2p::relayer::store::{State, Store};
+    use outpost_p2p::relayer::{Relayer, RelayerConfig, StatusLog};
+    let s = setup(&worker).await;
+    let (alice, bob) = (Signer::new(7), Signer::new(8));
+    fund(&s, &alice.account, 300).await;
+    let item = alice.sign(&s, 1, in_one_hour(), vec![Action::Transfer { token: odol(&s), amount: Amount(75), receiver_id: bob.account.parse().unwrap(), memo: None }]);
+    let hash = outpost_protocol::nep413::Payload::of(&item).hash(&outpost_protocol::DalekCrypto);
+
+    let key: near_crypto::SecretKey = s.relayer.secret_key().to_string().parse().unwrap();
+    // near-primitives' account id type (the relayer's), parsed from text.
+    let relayer_id: near_primitives::types::AccountId = s.relayer.id().as_str().parse().unwrap();
+    let contract: near_primitives::types::AccountId = s.intents.id().as_str().parse().unwrap();
+    let dir = std::env::temp_dir().join(format!("outpost-relayer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = std::sync::Arc::new(Store::open(&dir.join("relayer.redb")).unwrap());
+    store.add_pending(&[(hash, item)], 0).unwrap();
+    let chain = RpcChainClient::new(&worker.rpc_addr(), contract.clone(), relayer_id.clone(), key.public_key());
+    let status = StatusLog::default();
+    let mut relayer = Relayer::new(RelayerConfig::new(relayer_id, key, contract), chain, store.clone(), status.clone());
+    let mut settled = 0;
+    for _ in 0..10 {
+        settled += relayer.settle_once().await.expect("settlement round");
+        if settled > 0 {
+            break;
+        }
+    }
+    assert_eq!(settled, 1);
+    assert!(matches!(store.state(&hash).unwrap(), Some(State::Executed { .. })), "{:?}", store.state(&hash));
+    assert_eq!(ledger(&s, &bob.account, &odol(&s)).await, 75);
+    let published = status.0.lock().unwrap().clone();
+    assert!(matches!(published.as_slice(), [(h, outpost_protocol::gossip::IntentStatus::Executed { .. })] if *h == hash), "{published:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

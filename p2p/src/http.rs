@@ -14,7 +14,6 @@ use outpost_protocol::abi::relay::{RelayAccepted, RelayRefusal, RelayState, Rela
 use outpost_protocol::limits::MAX_GOSSIP_MESSAGE_BYTES;
 use outpost_protocol::{ErrorCode, IntentError, IntentHash, SignedIntent};
 use prometheus_client::registry::Registry;
-use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
