@@ -145,7 +145,7 @@ try {
     await sleep(100);
     atC = await getJson(`http://127.0.0.1:${cHttp}/intents/${result.valid}`);
   }
-  check(atC.status === 200 && atC.body.status.state === 'seen', 'the valid intent from the page was validated by B and forwarded to C');
+  check(atC.status === 200 && atC.body.status === 'pending', 'the valid intent from the page was validated by B and forwarded to C');
   const atB = await getJson(`http://127.0.0.1:${bHttp}/intents/${result.valid}`);
   check(atB.status === 200, 'B accepted the valid intent');
 
