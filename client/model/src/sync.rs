@@ -140,7 +140,7 @@ pub async fn sync_once<C: Channel, O: NonceOracle>(
     if !online {
         return report;
     }
-    if let Err(e) = send_due(queue, store, channels, oracle, policy, now_ms, &mut report).await {
+    if let Err(e) = send_due(queue, store, channels, policy, now_ms, &mut report).await {
         report.store_error = Some(e.0);
         return report;
     }
@@ -153,7 +153,7 @@ pub async fn sync_once<C: Channel, O: NonceOracle>(
 /// Only the sending half of [`sync_once`] (the browser polls less often than it sends).
 pub async fn send_pass<C: Channel>(queue: &mut Queue, store: &impl Store, channels: &[C], policy: &Policy, now_ms: u64) -> Report {
     let mut report = Report::default();
-    if let Err(e) = send_due::<C, NoOracle>(queue, store, channels, None, policy, now_ms, &mut report).await {
+    if let Err(e) = send_due(queue, store, channels, policy, now_ms, &mut report).await {
         report.store_error = Some(e.0);
     }
     report
@@ -200,11 +200,10 @@ fn now_ns(now_ms: u64) -> u64 {
     now_ms.saturating_mul(1_000_000)
 }
 
-async fn send_due<C: Channel, O: NonceOracle>(
+async fn send_due<C: Channel>(
     queue: &mut Queue,
     store: &impl Store,
     channels: &[C],
-    _oracle: Option<&O>,
     policy: &Policy,
     now_ms: u64,
     report: &mut Report,
