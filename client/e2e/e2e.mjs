@@ -1,9 +1,12 @@
 // End-to-end test of the dApp in headless Chromium, driven like a person.
-//   node e2e.mjs <built dApp folder> <artifacts folder>
+//   OUTPOST_NODE_BIN=<outpost-node binary> node e2e.mjs <built dApp folder> <artifacts folder>
 // A local server on 127.0.0.1 (this process) serves the dApp, a relayer endpoint that records
 // every request, and a JSON-RPC endpoint for views. Screenshots and a JSON report of the measured
 // figures go to the artifacts folder. Exits non-zero on the first failed expectation.
+// With OUTPOST_NODE_BIN, a last part runs a real outpost-node on loopback and checks that the
+// page's libp2p node gossips intents to it (without it that part reports itself SKIPPED).
 import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -155,7 +158,7 @@ const context = await chromium.launchPersistentContext(userDir, {
 // Every request the page (or its service worker) makes, for the key-material check.
 const requests = [];
 context.on('request', (r) => requests.push({ url: r.url(), body: r.postData() || '' }));
-const page = context.pages()[0] || (await context.newPage());
+let page = context.pages()[0] || (await context.newPage());
 page.on('pageerror', (e) => log('page error:', e.message));
 let shot = 0;
 const screenshot = async (name) => page.screenshot({ path: path.join(ART, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
@@ -164,6 +167,13 @@ const tab = async (name) => page.click(`#tab-${name}`);
 const ready = async () => page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
 const queued = async (n) => page.waitForFunction((n) => document.querySelectorAll('li.rec[data-state="queued"]').length === n, n, { timeout: 20_000 });
 
+async function createKey() {
+  await tab('keys');
+  await page.fill('#pass', PASSPHRASE);
+  await page.fill('#pass2', PASSPHRASE);
+  await page.click('#create');
+  await page.waitForSelector('#seed-phrase', { timeout: 20_000 });
+}
 async function unlock() {
   await tab('keys');
   await page.fill('#unlock-pass', PASSPHRASE);
@@ -196,6 +206,89 @@ async function idbIds() {
     };
     open.onerror = () => reject(open.error);
   }));
+}
+
+// ---- The gossip channel against a real outpost-node (gossip only, no relayer URL) ----
+const NODE_BIN = process.env.OUTPOST_NODE_BIN;
+const nodes = [];
+function freePort() {
+  return new Promise((resolve) => {
+    const s = http.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+// Starts outpost-node and resolves with its peer id (from its "node started" log line).
+function startNode(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE_BIN, args, { env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1' } });
+    nodes.push(child);
+    let out = '';
+    const onData = (d) => { out += d.toString(); const m = out.match(/node started peer_id=(\w+)/); if (m) resolve({ child, peerId: m[1] }); };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`outpost-node exited (${code}):\n${out}`)));
+    setTimeout(() => reject(new Error(`outpost-node did not start:\n${out}`)), 20_000);
+  });
+}
+async function nodeKnows(httpPort, id) {
+  const r = await fetch(`http://127.0.0.1:${httpPort}/intents/${id}`);
+  return r.status === 200;
+}
+async function p2pScenario(p2pPage) {
+  page = p2pPage;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-node-'));
+  const [ws, httpPort] = [await freePort(), await freePort()];
+  const args = ['--chain-id', 'localnet', '--contract', CONTRACT, '--identity-file', path.join(dir, 'node.key'),
+    '--listen', `/ip4/127.0.0.1/tcp/${ws}/ws`, '--http', `127.0.0.1:${httpPort}`];
+  let node = await startNode(args);
+  const addr = `/ip4/127.0.0.1/tcp/${ws}/ws/p2p/${node.peerId}`;
+  networkJson = { networks: [{ name: 'sandbox', chain_id: 'localnet', rpc_url: `${BASE}/rpc`, intents_contract: CONTRACT, peers: [addr] }] };
+  const p0 = Date.now();
+  await page.goto(BASE);
+  await ready();
+  await page.waitForSelector('#p2p[data-ready="true"]', { timeout: 20_000 });
+  report.p2p_ready_ms = Date.now() - p0;
+  expect((await text('#p2p')).startsWith('p2p: 1 peer'), `p2p: the page's libp2p node reached the outpost-node over websocket (${report.p2p_ready_ms} ms from navigation)`);
+  await createKey();
+  const postsBefore = posts.length;
+  await composeTransfer('0.7', 'gossiped');
+  await tab('queue');
+  await page.waitForSelector('li.rec[data-state="sent"]', { timeout: 20_000 });
+  const first = await page.locator('li.rec[data-state="sent"]').first().getAttribute('data-id');
+  expect((await text(`li.rec[data-id="${first}"] .detail`)).includes('via p2p'), 'p2p: with no relayer URL, the intent is sent via gossip');
+  let known = false;
+  for (let i = 0; i < 50 && !known; i++) { known = await nodeKnows(httpPort, first); if (!known) await page.waitForTimeout(100); }
+  expect(known, 'p2p: the outpost-node validated and holds the intent (GET /intents/{hash} = 200)');
+  await screenshot('queue-sent-p2p');
+
+  // The peer goes away: intents wait; it comes back: the page dials again and they go out.
+  node.child.kill('SIGKILL');
+  await page.waitForSelector('#p2p[data-ready="false"]', { timeout: 20_000 });
+  await composeTransfer('0.8', 'while the peer is down');
+  await tab('queue');
+  await page.waitForTimeout(1500);
+  const waiting = await page.locator('li.rec[data-state="queued"]').first().getAttribute('data-id');
+  const queuedRec = (await idbIds()).find((r) => r.id === waiting);
+  expect(queuedRec && /p2p: no gossip peer/.test(queuedRec.last_error || ''), `p2p: with the peer down the intent stays queued, saying why (${queuedRec?.last_error})`);
+  await screenshot('queue-p2p-peer-down');
+  const r0 = Date.now();
+  node = await startNode(args);
+  await page.waitForSelector(`li.rec[data-id="${waiting}"][data-state="sent"]`, { timeout: 45_000 });
+  report.p2p_resend_after_restart_ms = Date.now() - r0;
+  known = false;
+  for (let i = 0; i < 50 && !known; i++) { known = await nodeKnows(httpPort, waiting); if (!known) await page.waitForTimeout(100); }
+  expect(known, `p2p: after the node came back the page re-dialled it and the queued intent reached it (${report.p2p_resend_after_restart_ms} ms)`);
+  expect(posts.length === postsBefore, 'p2p: nothing went to an HTTP relayer (none is configured)');
+
+  // Settled on chain: the nonce oracle marks it executed.
+  usedNonces.add(queuedRec.signed.nonce);
+  await page.waitForSelector(`li.rec[data-id="${waiting}"][data-state="executed"]`, { timeout: 20_000 });
+  expect(true, 'p2p: a gossiped intent whose nonce the chain reports used is executed');
+  await tab('network');
+  await page.waitForSelector('#p2p-detail');
+  await screenshot('network-p2p');
+  node.child.kill('SIGKILL');
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 try {
@@ -487,6 +580,24 @@ try {
   expect([...accepted.values()].some((x) => JSON.parse(x.message).actions[0].type === 'withdraw'), 'withdraw: the relayer got it');
   const everything2 = requests.map((r) => `${r.url}\n${r.body}`).concat(rawBodies);
   expect(!everything2.some((t) => t.includes(v.secret_key.slice(8)) || t.toLowerCase().includes(v.seed_phrase.split(' ').slice(0, 3).join(' '))), 'no request contains the imported secret key or phrase');
+
+  // 7. Gossip (a fresh browser profile, so network.json's peers are used).
+  if (NODE_BIN) {
+    const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-p2p-'));
+    const context2 = await chromium.launchPersistentContext(dir2, { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    context2.on('request', (r) => requests.push({ url: r.url(), body: r.postData() || '' }));
+    try {
+      const p2 = context2.pages()[0] || (await context2.newPage());
+      p2.on('pageerror', (e) => log('page error:', e.message));
+      await p2pScenario(p2);
+    } finally {
+      await context2.close();
+      fs.rmSync(dir2, { recursive: true, force: true });
+    }
+  } else {
+    report.p2p = 'SKIPPED';
+    console.log('\n*** SKIPPED: the dApp-to-outpost-node gossip part (set OUTPOST_NODE_BIN to an outpost-node binary) ***\n');
+  }
 } catch (e) {
   try {
     await screenshot('failure');
@@ -511,12 +622,15 @@ try {
     `| unlock (Argon2id 64 MiB, t=3) | ${report.unlock_ms} ms |`,
     `| sign + validate | ${report.sign_validate_per_s?.toFixed?.(0)} intents/s |`,
     `| flaps | ${JSON.stringify(report.flaps)} |`,
-    `| requests checked for key material | ${report.requests_checked} |`, '',
+    `| requests checked for key material | ${report.requests_checked} |`,
+    `| p2p: navigation → gossip peer subscribed | ${report.p2p_ready_ms ?? report.p2p} ms |`,
+    `| p2p: node restart → queued intent delivered (redial ≤ 10 s) | ${report.p2p_resend_after_restart_ms ?? report.p2p} ms |`, '',
   ].join('\n');
   fs.writeFileSync(path.join(ART, 'report.md'), md);
   fs.writeFileSync(path.join(ART, 'report.json'), JSON.stringify(report, null, 2));
   log('report', JSON.stringify(report));
   await context.close();
+  for (const n of nodes) n.kill('SIGKILL');
   server.close();
   fs.rmSync(userDir, { recursive: true, force: true });
 }

@@ -10,6 +10,8 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::{identify, ping};
 use outpost_protocol::gossip::{intents_topic, status_topic};
 use outpost_protocol::limits::MAX_GOSSIP_MESSAGE_BYTES;
+use outpost_protocol::{ErrorCode, IntentError};
+use crate::validate::{Accepted, Verdict};
 use sha2::Digest as _;
 use std::time::Duration;
 
@@ -33,6 +35,20 @@ impl Topics {
             contract: contract.to_owned(),
             intents: IdentTopic::new(intents_topic(chain_id, contract)),
             status: IdentTopic::new(status_topic(chain_id, contract)),
+        }
+    }
+
+    /// A verdict on a message's content, given the topic it came on: we subscribe only to our two
+    /// topics, and an intent on the status topic (or the reverse) is a protocol violation.
+    pub fn check(&self, topic: &gossipsub::TopicHash, verdict: Verdict) -> Verdict {
+        let malformed = |what| Verdict::Reject(IntentError::new(ErrorCode::MessageMalformed, what));
+        if *topic != self.intents.hash() && *topic != self.status.hash() {
+            return malformed("unknown topic");
+        }
+        match verdict {
+            Verdict::Accept(Accepted::Intent { .. }) if *topic != self.intents.hash() => malformed("an intent on the status topic"),
+            Verdict::Accept(Accepted::Status { .. }) if *topic != self.status.hash() => malformed("a status on the intents topic"),
+            v => v,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! ```ignore
 //! let (node, mut events) = BrowserNode::start("testnet", "intents.outpost.testnet", peers)?;
 //! node.publish_intent(&signed)?;              // validated here first, queued until a peer subscribes
-//! while let Some(BrowserEvent::Status { intent_hash, status }) = events.next().await { ... }
+//! while let Some(BrowserEvent::Status { intent_hash, status, author }) = events.next().await { ... }
 //! ```
 
 use crate::behaviour::{Behaviour, BehaviourEvent, GossipTuning, Topics};
@@ -31,8 +31,9 @@ pub enum BrowserEvent {
     PeerSubscribed { peer: PeerId },
     /// An intent of ours left this node for at least one peer.
     Published { intent_hash: IntentHash },
-    /// A relayer's report.
-    Status { intent_hash: IntentHash, status: IntentStatus },
+    /// A relayer's report, with the peer that signed it (gossipsub strict signing), so the dApp
+    /// can trust only the relayers it is configured with.
+    Status { intent_hash: IntentHash, status: IntentStatus, author: Option<PeerId> },
     /// Another user's valid intent (the dApp can show or ignore it).
     Intent { intent_hash: IntentHash, signed: Box<SignedIntent> },
     DialFailed { address: String, error: String },
@@ -90,11 +91,12 @@ impl BrowserNode {
                     event = swarm.select_next_some() => match event {
                         SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
                             let gs = &mut swarm.behaviour_mut().gossipsub;
-                            match validator.check_bytes(&message.data, now_ns()) {
+                            let verdict = topics.check(&message.topic, validator.check_bytes(&message.data, now_ns()));
+                            match verdict {
                                 Verdict::Accept(accepted) => {
                                     gs.report_message_validation_result(&message_id, &propagation_source, MessageAcceptance::Accept);
                                     let event = match accepted {
-                                        Accepted::Status { intent_hash, status } => BrowserEvent::Status { intent_hash, status },
+                                        Accepted::Status { intent_hash, status } => BrowserEvent::Status { intent_hash, status, author: message.source },
                                         Accepted::Intent { signed, verified } => BrowserEvent::Intent { intent_hash: verified.hash, signed },
                                     };
                                     let _ = events.unbounded_send(event);

@@ -376,21 +376,8 @@ impl Node {
     async fn on_message(&mut self, source: PeerId, id: gossipsub::MessageId, message: gossipsub::Message) {
         let verdict = if !self.within_rate(source) {
             Verdict::Ignore(IgnoreReason::RateLimited)
-        } else if message.topic != self.topics.intents.hash() && message.topic != self.topics.status.hash() {
-            // We only subscribe to our two topics, so this is a peer misbehaving.
-            Verdict::Reject(IntentError::new(outpost_protocol::ErrorCode::MessageMalformed, "unknown topic"))
         } else {
-            let verdict = self.validator.check_bytes(&message.data, now_ns());
-            // An intent on the status topic (or the reverse) is a protocol violation.
-            match &verdict {
-                Verdict::Accept(Accepted::Intent { .. }) if message.topic != self.topics.intents.hash() => Verdict::Reject(
-                    IntentError::new(outpost_protocol::ErrorCode::MessageMalformed, "an intent on the status topic"),
-                ),
-                Verdict::Accept(Accepted::Status { .. }) if message.topic != self.topics.status.hash() => Verdict::Reject(
-                    IntentError::new(outpost_protocol::ErrorCode::MessageMalformed, "a status on the intents topic"),
-                ),
-                _ => verdict,
-            }
+            self.topics.check(&message.topic, self.validator.check_bytes(&message.data, now_ns()))
         };
         let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
         match verdict {

@@ -4,15 +4,16 @@
 
 use crate::idb::Db;
 use crate::net::{self, now_ms, RelayerChannel, RpcOracle};
+use crate::p2p::P2p;
 use futures::lock::Mutex;
 use outpost_client_model::compose::{self, format_units, Draft, Field, Kind};
 use outpost_client_model::keys::{self, KdfParams, Vault};
 use outpost_client_model::network::{parse_networks, NetworkConfig};
 use outpost_client_model::queue::{Queue, Record, State};
-use outpost_client_model::sync::{self, Policy, Store};
+use outpost_client_model::sync::{self, Channel, ChannelStatus, Policy, SendOutcome, Store};
 use outpost_client_model::{rpc, tx, verify, Problem};
 use outpost_protocol::abi::SimulationReport;
-use outpost_protocol::{SecretKey, TokenId};
+use outpost_protocol::{SecretKey, SignedIntent, TokenId};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -38,6 +39,8 @@ pub struct Ctx {
     wake: Cell<bool>,
     banner: RefCell<Option<String>>,
     online: Cell<bool>,
+    /// The browser gossip node, while the network config names peers.
+    p2p: RefCell<Option<Rc<P2p>>>,
 }
 
 impl Ctx {
@@ -107,10 +110,69 @@ async fn load() -> Result<Ctx, Problem> {
         wake: Cell::new(true),
         banner: RefCell::new((!broken.is_empty()).then(|| broken.join("; "))),
         online: Cell::new(net::online()),
+        p2p: RefCell::new(None),
     };
     ctx.publish(&queue);
     *ctx.queue.lock().await = queue;
     Ok(ctx)
+}
+
+/// The sync loop's channels, gossip first (it reaches every relayer on the mesh), then the
+/// configured relayer's HTTP endpoint. An enum because async trait methods are not object-safe.
+enum SyncChannel {
+    P2p(Rc<P2p>),
+    Relayer(RelayerChannel),
+}
+
+impl Channel for SyncChannel {
+    fn name(&self) -> &str {
+        match self {
+            SyncChannel::P2p(c) => c.name(),
+            SyncChannel::Relayer(c) => c.name(),
+        }
+    }
+    async fn send(&self, signed: &SignedIntent, id: &str) -> SendOutcome {
+        match self {
+            SyncChannel::P2p(c) => c.send(signed, id).await,
+            SyncChannel::Relayer(c) => c.send(signed, id).await,
+        }
+    }
+    async fn status(&self, id: &str) -> Result<ChannelStatus, String> {
+        match self {
+            SyncChannel::P2p(c) => c.status(id).await,
+            SyncChannel::Relayer(c) => c.status(id).await,
+        }
+    }
+}
+
+/// Starts (or restarts, after a network change) the gossip node, and lists the channels.
+fn sync_channels(ctx: &Rc<Ctx>, network: &NetworkConfig, refresh: &Callback<()>) -> Vec<SyncChannel> {
+    let mut p2p = ctx.p2p.borrow_mut();
+    if !p2p.as_ref().is_some_and(|p| p.serves(network)) {
+        // Dropping the old node stops it.
+        let weak = Rc::downgrade(ctx);
+        let refresh = refresh.clone();
+        let changed: Rc<dyn Fn()> = Rc::new(move || {
+            if let Some(ctx) = weak.upgrade() {
+                ctx.wake.set(true);
+            }
+            refresh.emit(());
+        });
+        *p2p = match P2p::start(network, changed) {
+            Ok(node) => node.map(Rc::new),
+            Err(e) => {
+                *ctx.banner.borrow_mut() = Some(format!("the browser gossip node did not start: {e}"));
+                None
+            }
+        };
+    }
+    let mut channels = Vec::new();
+    if let Some(node) = p2p.as_ref() {
+        node.tick();
+        channels.push(SyncChannel::P2p(node.clone()));
+    }
+    channels.extend(network.relayer_url.iter().map(|u| SyncChannel::Relayer(RelayerChannel { base: u.clone() })));
+    channels
 }
 
 /// The sync loop: sends due records whenever the browser is online, polls outcomes every few
@@ -118,17 +180,22 @@ async fn load() -> Result<Ctx, Problem> {
 async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
     let policy = Policy::default();
     let mut last_poll = 0u64;
+    let mut gossip_was_ready = false;
     loop {
         let online = net::online();
         let was = ctx.online.replace(online);
         let now = now_ms();
         let network = ctx.network.borrow().clone();
-        let channels: Vec<RelayerChannel> = network.relayer_url.iter().map(|u| RelayerChannel { base: u.clone() }).collect();
+        let channels = sync_channels(&ctx, &network, &refresh);
+        // A gossip peer (re)joining is connectivity coming back too.
+        let gossip_ready = ctx.p2p.borrow().as_ref().is_some_and(|p| p.ready());
+        let gossip_back = gossip_ready && !gossip_was_ready;
+        gossip_was_ready = gossip_ready;
         let oracle = RpcOracle { rpc_url: network.rpc_url.clone(), contract: network.intents_contract.clone() };
         let mut changed = was != online;
         {
             let mut q = ctx.queue.lock().await;
-            if online && !was {
+            if online && (!was || gossip_back) {
                 let bumped = sync::retry_now(&mut q, now);
                 if let Err(e) = ctx.db.put(&bumped).await {
                     *ctx.banner.borrow_mut() = Some(e.0);
@@ -254,6 +321,9 @@ pub fn app() -> Html {
                     { if online { "online" } else { "offline" } }
                 </span>
                 <span id="net-name" class="badge">{ c.network.borrow().name.clone() }</span>
+                if let Some(p) = c.p2p.borrow().as_ref() {
+                    <span id="p2p" class={if p.ready() {"badge on"} else {"badge off"}} data-ready={p.ready().to_string()}>{ p.summary() }</span>
+                }
                 <span id="account" class="mono">{ account.map(|a| format!("{a}{}", if locked {" (locked)"} else {""})).unwrap_or_else(|| "no key".into()) }</span>
                 <span id="counts">{ counts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(" · ") }</span>
             </header>
@@ -926,6 +996,12 @@ fn network_screen() -> Html {
         <section id="network">
             <h2>{"Network"}</h2>
             <p>{ format!("Now: {} ({}), RPC {}, contract {}", current.name, current.chain_id, current.rpc_url, current.intents_contract) }</p>
+            if let Some(p) = c.p2p.borrow().as_ref() {
+                <p id="p2p-detail">{ format!(
+                    "Gossip node {} ({}); reports from peers not listed here are ignored ({} so far).",
+                    p.peer_id(), p.summary(), p.untrusted_reports()
+                ) }</p>
+            }
             <div>{ for presets.into_iter().map(|n| {
                 let choose = choose.clone();
                 let label = format!("Use {}", n.name);

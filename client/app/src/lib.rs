@@ -5,6 +5,7 @@
 mod app;
 mod idb;
 mod net;
+mod p2p;
 
 use wasm_bindgen::prelude::*;
 

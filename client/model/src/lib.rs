@@ -5,12 +5,14 @@
 //! * [`compose`]: forms → validated intents with per-field errors, signing;
 //! * [`queue`]: the offline queue's records and state machine;
 //! * [`sync`]: the sync loop (channels, backoff, polling) behind small I/O traits;
+//! * [`gossip`]: the browser libp2p node's state as a sync channel sees it;
 //! * [`relayer`], [`rpc`]: the HTTP shapes of the relayer and NEAR JSON-RPC;
 //! * [`tx`]: direct submission, borsh transactions built by hand;
 //! * [`verify`]: checking an intent someone handed over;
 //! * [`network`]: the deploy scripts' network config.
 
 pub mod compose;
+pub mod gossip;
 pub mod keys;
 pub mod network;
 pub mod queue;

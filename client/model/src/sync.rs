@@ -29,13 +29,14 @@ pub enum ChannelStatus {
     Unknown,
 }
 
-/// A way to get intents to a relayer: the relayer's HTTP endpoint now, the browser libp2p node
-/// later. Sends must be idempotent per intent hash (both relayer and gossip dedup by it).
+/// A way to get intents to a relayer: the relayer's HTTP endpoint, or the browser libp2p node.
+/// Sends must be idempotent per intent hash (both relayer and gossip dedup by it).
 #[allow(async_fn_in_trait)] // used single-threaded in the browser; no Send bound wanted
 pub trait Channel {
     fn name(&self) -> &str;
     async fn send(&self, signed: &SignedIntent, id: &str) -> SendOutcome;
-    /// `Err` when the channel cannot be asked now; gossip channels may answer `Unknown` always.
+    /// `Err` when the channel cannot answer now. `Unknown` is an answer ("I do not have it") that
+    /// can send a record again, so a channel that merely heard nothing (gossip) answers `Err`.
     async fn status(&self, id: &str) -> Result<ChannelStatus, String>;
 }
 
@@ -124,8 +125,8 @@ async fn commit(queue: &mut Queue, store: &impl Store, id: &str, event: Event, n
     Ok(true)
 }
 
-/// One pass: when online, send every due record through the channels in order (the first that
-/// accepts wins; a refusal is final), then poll what was sent. Offline, it does nothing: the
+/// One pass: when online, offer every due record to the channels (see [`offer`]), then poll what
+/// was sent. Offline, it does nothing: the
 /// records simply wait, and nothing counts as a failed attempt.
 pub async fn sync_once<C: Channel, O: NonceOracle>(
     queue: &mut Queue,
@@ -221,31 +222,10 @@ async fn send_due<C: Channel>(
         if channels.is_empty() {
             continue;
         }
-        let mut reasons = Vec::new();
-        let mut maybe_delivered = false;
-        let mut event = None;
-        for channel in channels {
-            match channel.send(&record.signed, &id).await {
-                SendOutcome::Accepted => {
-                    event = Some(Event::Accepted { via: channel.name().to_owned() });
-                    break;
-                }
-                SendOutcome::Rejected { code, reason } => {
-                    event = Some(Event::Rejected { code, reason });
-                    break;
-                }
-                SendOutcome::Unavailable { reason, maybe_delivered: m } => {
-                    maybe_delivered |= m;
-                    reasons.push(format!("{}: {reason}", channel.name()));
-                }
-            }
-        }
-        let (event, backoff) = match event {
-            Some(e) => (e, 0),
-            None => {
-                let attempts = record.attempts + 1;
-                (Event::SendFailed { reason: reasons.join("; "), maybe_delivered }, policy.backoff_ms(attempts, &id))
-            }
+        let event = offer(channels, &record.signed, &id).await;
+        let backoff = match event {
+            Event::SendFailed { .. } => policy.backoff_ms(record.attempts + 1, &id),
+            _ => 0,
         };
         let counter = match &event {
             Event::Accepted { .. } => &mut report.sent,
@@ -257,6 +237,35 @@ async fn send_due<C: Channel>(
         }
     }
     Ok(())
+}
+
+/// Offers one intent to every channel ("gossip and/or relayer": both dedup by intent hash, and a
+/// relayer that is not on the gossip mesh still gets it). Any acceptance makes it sent (named after
+/// the first channel that took it); otherwise a refusal is final; otherwise the attempt failed.
+async fn offer<C: Channel>(channels: &[C], signed: &SignedIntent, id: &str) -> Event {
+    let mut accepted: Option<String> = None;
+    let mut rejected = None;
+    let mut reasons = Vec::new();
+    let mut maybe_delivered = false;
+    for channel in channels {
+        match channel.send(signed, id).await {
+            SendOutcome::Accepted => {
+                accepted.get_or_insert_with(|| channel.name().to_owned());
+            }
+            SendOutcome::Rejected { code, reason } => {
+                rejected.get_or_insert(Event::Rejected { code, reason });
+            }
+            SendOutcome::Unavailable { reason, maybe_delivered: m } => {
+                maybe_delivered |= m;
+                reasons.push(format!("{}: {reason}", channel.name()));
+            }
+        }
+    }
+    match (accepted, rejected) {
+        (Some(via), _) => Event::Accepted { via },
+        (None, Some(rejected)) => rejected,
+        (None, None) => Event::SendFailed { reason: reasons.join("; "), maybe_delivered },
+    }
 }
 
 async fn poll<C: Channel, O: NonceOracle>(
@@ -276,22 +285,7 @@ async fn poll<C: Channel, O: NonceOracle>(
         .collect();
     for id in pending {
         let record = queue.records[&id].clone();
-        let mut event = None;
-        let mut any_knows = false;
-        for channel in channels {
-            match channel.status(&id).await {
-                Ok(ChannelStatus::Executed { tx_hash }) => {
-                    event = Some(Event::Executed { tx_hash });
-                    break;
-                }
-                Ok(ChannelStatus::Failed { code, reason, tx_hash }) => {
-                    event = Some(Event::ChainFailed { code, reason, tx_hash });
-                    break;
-                }
-                Ok(ChannelStatus::Pending) => any_knows = true,
-                Ok(ChannelStatus::Unknown) | Err(_) => {}
-            }
-        }
+        let (mut event, any_knows, all_unknown) = ask(channels, &id).await;
         if event.is_none() {
             if let Some(oracle) = oracle {
                 if let Ok(true) = oracle.nonce_used(&record).await {
@@ -302,7 +296,7 @@ async fn poll<C: Channel, O: NonceOracle>(
         if event.is_none() && !any_knows {
             if record.deadline_ns.saturating_add(policy.expiry_grace_ms * 1_000_000) < now_ns(now_ms) {
                 event = Some(Event::Expired);
-            } else if matches!(record.state, State::Sent { .. }) && record.cancelled_by.is_none() && all_answered_unknown(channels, &id).await {
+            } else if matches!(record.state, State::Sent { .. }) && record.cancelled_by.is_none() && all_unknown {
                 event = Some(Event::Lost);
             }
         }
@@ -327,18 +321,24 @@ async fn poll<C: Channel, O: NonceOracle>(
     Ok(())
 }
 
-/// Lost means every channel that can answer said "unknown" (a channel that errored does not count
-/// as an answer, so a flaky relayer never causes a resend storm).
-async fn all_answered_unknown<C: Channel>(channels: &[C], id: &str) -> bool {
-    let mut answered = false;
-    for c in channels {
-        match c.status(id).await {
-            Ok(ChannelStatus::Unknown) => answered = true,
-            Ok(_) => return false,
+/// Asks every channel about `id` until one knows the outcome. Returns that outcome, whether some
+/// channel still has it pending, and whether the channels that could answer all said "unknown"
+/// (at least one answered; a channel that errored does not count, so a flaky relayer never causes
+/// a resend storm).
+async fn ask<C: Channel>(channels: &[C], id: &str) -> (Option<Event>, bool, bool) {
+    let (mut pending, mut unknown) = (false, false);
+    for channel in channels {
+        match channel.status(id).await {
+            Ok(ChannelStatus::Executed { tx_hash }) => return (Some(Event::Executed { tx_hash }), false, false),
+            Ok(ChannelStatus::Failed { code, reason, tx_hash }) => {
+                return (Some(Event::ChainFailed { code, reason, tx_hash }), false, false)
+            }
+            Ok(ChannelStatus::Pending) => pending = true,
+            Ok(ChannelStatus::Unknown) => unknown = true,
             Err(_) => {}
         }
     }
-    answered
+    (None, pending, unknown && !pending)
 }
 
 /// Runs a future to completion on this thread (native tests and tools; the browser uses its own

@@ -3,6 +3,7 @@
 
 use crate::compose::cancellation;
 use crate::queue::{Queue, Record, State};
+use crate::gossip::{GossipView, NodeEvent};
 use crate::sync::*;
 use crate::testutil::{key, signed_transfer, signed_transfer_until, NOW_MS};
 use crate::Problem;
@@ -374,4 +375,122 @@ fn split_passes_and_retry_now() {
     let rep = block_on(poll_pass(&mut w.q, &w.store, &w.relayer, None::<&NoOracle>, &w.policy, NOW_MS + 2));
     assert_eq!(rep.chain_failed, 1);
     assert_eq!(w.state(&id), "failed");
+}
+
+/// The gossip channel as the app builds it over the browser node: [`GossipView`] decides, the
+/// node only publishes (here: `deliver` says whether a peer takes it).
+struct Gossip {
+    view: RefCell<GossipView>,
+    published: RefCell<Vec<String>>,
+    deliver: Cell<bool>,
+}
+
+impl Channel for Gossip {
+    fn name(&self) -> &str {
+        "p2p"
+    }
+    async fn send(&self, _signed: &SignedIntent, id: &str) -> SendOutcome {
+        if let Some(refused) = self.view.borrow().before_send() {
+            return refused;
+        }
+        self.published.borrow_mut().push(id.to_owned());
+        if self.deliver.get() {
+            self.view.borrow_mut().apply(NodeEvent::Published { id: id.to_owned() });
+        }
+        self.view.borrow().after_publish(id)
+    }
+    async fn status(&self, id: &str) -> Result<ChannelStatus, String> {
+        self.view.borrow().status(id)
+    }
+}
+
+/// Gossip first, relayer second, as the app orders them.
+enum Either {
+    Gossip(Gossip),
+    Relayer(Relayer),
+}
+
+impl Channel for Either {
+    fn name(&self) -> &str {
+        match self {
+            Either::Gossip(c) => c.name(),
+            Either::Relayer(c) => c.name(),
+        }
+    }
+    async fn send(&self, signed: &SignedIntent, id: &str) -> SendOutcome {
+        match self {
+            Either::Gossip(c) => c.send(signed, id).await,
+            Either::Relayer(c) => c.send(signed, id).await,
+        }
+    }
+    async fn status(&self, id: &str) -> Result<ChannelStatus, String> {
+        match self {
+            Either::Gossip(c) => c.status(id).await,
+            Either::Relayer(c) => c.status(id).await,
+        }
+    }
+}
+
+#[test]
+fn gossip_and_relayer_together() {
+    const PEER: &str = "12D3KooWRelayer";
+    let peers = [format!("/ip4/127.0.0.1/tcp/4002/ws/p2p/{PEER}")];
+    let channels = [
+        Either::Gossip(Gossip { view: RefCell::new(GossipView::new(&peers)), published: RefCell::default(), deliver: Cell::new(true) }),
+        Either::Relayer(Relayer::default()),
+    ];
+    let (Either::Gossip(gossip), Either::Relayer(relayer)) = (&channels[0], &channels[1]) else { unreachable!() };
+    let (mut q, store, chain, policy) = (Queue::default(), MemStore::default(), Chain::default(), Policy::default());
+    let pass = |q: &mut Queue, now| block_on(sync_once(q, &store, &channels, Some(&chain), &policy, now, true));
+    let r = rec(40);
+    let id = r.id.clone();
+    block_on(enqueue(&mut q, &store, r)).unwrap();
+
+    // Neither can take it: one failed attempt naming both, safe to discard still.
+    assert_eq!(pass(&mut q, NOW_MS).failed_attempts, 1);
+    let last = q.records[&id].last_error.clone().unwrap();
+    assert!(last.contains("p2p: no gossip peer connected") && last.contains("relayer: offline"), "{last}");
+    assert!(!q.records[&id].maybe_delivered);
+
+    // A peer subscribes; the relayer is still down: gossip alone makes it sent.
+    gossip.view.borrow_mut().apply(NodeEvent::Connected { peer: PEER.into() });
+    gossip.view.borrow_mut().apply(NodeEvent::PeerSubscribed { peer: PEER.into() });
+    assert_eq!(pass(&mut q, NOW_MS + 60_000).sent, 1);
+    assert_eq!(q.records[&id].state, State::Sent { via: "p2p".into(), at_ms: NOW_MS + 60_000 });
+    // Gossip heard nothing yet and the relayer cannot be asked: no answer, so nothing moves.
+    assert_eq!(pass(&mut q, NOW_MS + 60_001), Report::default());
+
+    // The relayer is back but never heard of it (not on the mesh): sent again, to both.
+    relayer.online.set(true);
+    assert_eq!(pass(&mut q, NOW_MS + 60_002).requeued, 1);
+    assert_eq!(pass(&mut q, NOW_MS + 60_003).sent, 1);
+    assert_eq!(*relayer.posts.borrow(), vec![id.clone()]);
+    assert_eq!(*gossip.published.borrow(), vec![id.clone(), id.clone()], "re-publishing is idempotent by hash");
+
+    // A stranger's report is ignored; the configured relayer's report settles it.
+    let report = |author: &str| NodeEvent::Status {
+        id: id.clone(),
+        status: outpost_protocol::gossip::IntentStatus::Failed { code: "NONCE_USED".into(), reason: String::new() },
+        author: Some(author.into()),
+    };
+    gossip.view.borrow_mut().apply(report("12D3KooWStranger"));
+    assert_eq!(pass(&mut q, NOW_MS + 60_004), Report::default());
+    gossip.view.borrow_mut().apply(report(PEER));
+    assert_eq!(pass(&mut q, NOW_MS + 60_005).chain_failed, 1);
+    assert!(matches!(&q.records[&id].state, State::Failed { code, .. } if code == "NONCE_USED"));
+
+    // Accepted by one channel and refused by the other: it is out there, so it counts as sent.
+    let r = rec(41);
+    let id = r.id.clone();
+    block_on(enqueue(&mut q, &store, r)).unwrap();
+    relayer.reject.borrow_mut().insert(id.clone());
+    assert_eq!(pass(&mut q, NOW_MS + 60_006).sent, 1);
+    // Refused by the relayer and no peer takes it in time: final, with the relayer's reason.
+    let r = rec(42);
+    let id = r.id.clone();
+    block_on(enqueue(&mut q, &store, r)).unwrap();
+    relayer.reject.borrow_mut().insert(id.clone());
+    gossip.deliver.set(false);
+    assert_eq!(pass(&mut q, NOW_MS + 60_007).rejected, 1);
+    assert!(matches!(&q.records[&id].state, State::Failed { code, .. } if code == "NONCE_USED"));
 }

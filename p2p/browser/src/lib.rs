@@ -29,7 +29,10 @@ fn event_json(e: &BrowserEvent) -> serde_json::Value {
         BrowserEvent::Disconnected { peer } => json!({ "kind": "disconnected", "peer": peer.to_string() }),
         BrowserEvent::PeerSubscribed { peer } => json!({ "kind": "peer_subscribed", "peer": peer.to_string() }),
         BrowserEvent::Published { intent_hash } => json!({ "kind": "published", "intent_hash": intent_hash.to_string() }),
-        BrowserEvent::Status { intent_hash, status } => json!({ "kind": "status", "intent_hash": intent_hash.to_string(), "status": status }),
+        BrowserEvent::Status { intent_hash, status, author } => json!({
+            "kind": "status", "intent_hash": intent_hash.to_string(), "status": status,
+            "author": author.map(|a| a.to_string()),
+        }),
         BrowserEvent::Intent { intent_hash, .. } => json!({ "kind": "intent", "intent_hash": intent_hash.to_string() }),
         BrowserEvent::DialFailed { address, error } => json!({ "kind": "dial_failed", "address": address, "error": error }),
     }

@@ -1,0 +1,126 @@
+//! The gossip channel: the browser libp2p node (`outpost_p2p::browser`, websocket to the
+//! configured peers) with the model's [`GossipView`] deciding what a send or a status poll
+//! answers. Started when the network config names peers, restarted when that config changes.
+
+use crate::net::{now_ms, sleep};
+use futures::StreamExt;
+use outpost_client_model::gossip::{GossipView, NodeEvent, PUBLISH_WAIT_MS};
+use outpost_client_model::network::NetworkConfig;
+use outpost_client_model::sync::{Channel, ChannelStatus, SendOutcome};
+use outpost_client_model::words::explain;
+use outpost_p2p::browser::{BrowserEvent, BrowserNode};
+use outpost_protocol::SignedIntent;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen_futures::spawn_local;
+
+pub struct P2p {
+    node: BrowserNode,
+    view: Rc<RefCell<GossipView>>,
+    /// What the node was started for; a different config means a new node.
+    config: (String, String, Vec<String>),
+}
+
+fn config_of(n: &NetworkConfig) -> (String, String, Vec<String>) {
+    (n.chain_id.clone(), n.intents_contract.clone(), n.peers.clone())
+}
+
+fn node_event(e: BrowserEvent) -> Option<NodeEvent> {
+    Some(match e {
+        BrowserEvent::Connected { peer } => NodeEvent::Connected { peer: peer.to_string() },
+        BrowserEvent::Disconnected { peer } => NodeEvent::Disconnected { peer: peer.to_string() },
+        BrowserEvent::PeerSubscribed { peer } => NodeEvent::PeerSubscribed { peer: peer.to_string() },
+        BrowserEvent::Published { intent_hash } => NodeEvent::Published { id: intent_hash.to_string() },
+        BrowserEvent::Status { intent_hash, status, author } => {
+            NodeEvent::Status { id: intent_hash.to_string(), status, author: author.map(|a| a.to_string()) }
+        }
+        BrowserEvent::DialFailed { address, error } => NodeEvent::DialFailed { address, error },
+        // Other users' intents: relayers take care of them; the dApp does not show them.
+        BrowserEvent::Intent { .. } => return None,
+    })
+}
+
+impl P2p {
+    /// Starts a node for `network` (None when it names no peers). `changed` runs after every event
+    /// that may change what the page shows or what the sync loop can do.
+    pub fn start(network: &NetworkConfig, changed: Rc<dyn Fn()>) -> Result<Option<P2p>, String> {
+        if network.peers.is_empty() {
+            return Ok(None);
+        }
+        let peers = network
+            .peers
+            .iter()
+            .map(|p| p.parse().map_err(|e| format!("peer `{p}`: {e}")))
+            .collect::<Result<Vec<_>, String>>()?;
+        let (node, mut events) = BrowserNode::start(&network.chain_id, &network.intents_contract, peers)?;
+        let view = Rc::new(RefCell::new(GossipView::new(&network.peers)));
+        view.borrow_mut().redial_due(now_ms()); // start() dialled them just now
+        let sink = Rc::downgrade(&view);
+        spawn_local(async move {
+            while let Some(e) = events.next().await {
+                // The node outlived its channel (the network changed): let it go.
+                let Some(view) = sink.upgrade() else { break };
+                if let Some(e) = node_event(e) {
+                    view.borrow_mut().apply(e);
+                    changed();
+                }
+            }
+        });
+        Ok(Some(P2p { node, view, config: config_of(network) }))
+    }
+
+    pub fn serves(&self, network: &NetworkConfig) -> bool {
+        self.config == config_of(network)
+    }
+
+    /// Dials the configured peers again when none is connected (they went down, or the page was
+    /// offline), at most every `REDIAL_MS`.
+    pub fn tick(&self) {
+        if self.view.borrow_mut().redial_due(now_ms()) {
+            for p in &self.config.2 {
+                if let Ok(address) = p.parse() {
+                    self.node.dial(address);
+                }
+            }
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        self.view.borrow().summary()
+    }
+
+    pub fn ready(&self) -> bool {
+        self.view.borrow().ready()
+    }
+
+    pub fn peer_id(&self) -> String {
+        self.node.peer_id().to_string()
+    }
+
+    pub fn untrusted_reports(&self) -> u64 {
+        self.view.borrow().untrusted_reports
+    }
+}
+
+impl Channel for P2p {
+    fn name(&self) -> &str {
+        "p2p"
+    }
+    async fn send(&self, signed: &SignedIntent, id: &str) -> SendOutcome {
+        if let Some(refused) = self.view.borrow().before_send() {
+            return refused;
+        }
+        // The node checks it with the protocol rules, as every peer will.
+        if let Err(e) = self.node.publish_intent(signed) {
+            return SendOutcome::Rejected { code: e.code.as_str().to_owned(), reason: explain(&e) };
+        }
+        let until = now_ms() + PUBLISH_WAIT_MS;
+        while now_ms() < until && self.view.borrow().after_publish(id) != SendOutcome::Accepted {
+            sleep(20).await;
+        }
+        self.view.borrow().after_publish(id)
+    }
+    async fn status(&self, id: &str) -> Result<ChannelStatus, String> {
+        self.view.borrow().status(id)
+    }
+}
