@@ -9,7 +9,7 @@ use futures::lock::Mutex;
 use outpost_client_model::compose::{self, format_units, Draft, Field, Kind};
 use outpost_client_model::keys::{self, KdfParams, Vault};
 use outpost_client_model::network::{parse_networks, NetworkConfig};
-use outpost_client_model::queue::{Queue, Record, State};
+use outpost_client_model::queue::{new_record, Queue, Record, State};
 use outpost_client_model::sync::{self, Channel, ChannelStatus, Policy, SendOutcome, Store};
 use outpost_client_model::{rpc, tx, verify, Problem};
 use outpost_protocol::abi::SimulationReport;
@@ -632,7 +632,7 @@ fn compose_screen() -> Html {
             };
             let recipient = c.network.borrow().intents_contract.clone();
             let record = compose::sign(&key, &intent, &recipient)
-                .and_then(|s| Record::new(s, compose::summarize(&intent, &c.decimals()), now));
+                .and_then(|s| new_record(s, compose::summarize(&intent, &c.decimals()), now));
             let record = match record {
                 Ok(r) => r,
                 Err(e) => return status.set(Some(Err(e.0))),
@@ -861,7 +861,7 @@ async fn cancel(c: &Ctx, id: &str) -> Result<String, String> {
     let intent = compose::cancellation(&vault.account_id(), vec![original.signed.nonce], now * 1_000_000, 168).map_err(|e| e.0)?;
     let recipient = c.network.borrow().intents_contract.clone();
     let signed = compose::sign(&key, &intent, &recipient).map_err(|e| e.0)?;
-    let record = Record::new(signed, format!("cancel: {}", original.summary), now).map_err(|e| e.0)?;
+    let record = new_record(signed, format!("cancel: {}", original.summary), now).map_err(|e| e.0)?;
     let mut trial = q.clone();
     let both = trial.link_cancellation(id, record, now).map_err(|e| e.0)?;
     c.db.put(&both).await.map_err(|e| e.0)?;

@@ -3,7 +3,7 @@
 //!
 //! * [`keys`]: generate/import keys (NEAR seed phrases), the passphrase vault;
 //! * [`compose`]: forms → validated intents with per-field errors, signing;
-//! * [`queue`]: the offline queue's records and state machine;
+//! * [`queue`]: the offline queue (records are `outpost_protocol::queue`'s);
 //! * [`sync`]: the sync loop (channels, backoff, polling) behind small I/O traits;
 //! * [`gossip`]: the browser libp2p node's state as a sync channel sees it;
 //! * [`relayer`], [`rpc`]: the HTTP shapes of the relayer and NEAR JSON-RPC;

@@ -2,7 +2,7 @@
 //! behind a connectivity switch, and a chain that knows used nonces.
 
 use crate::compose::cancellation;
-use crate::queue::{Queue, Record, State};
+use crate::queue::{new_record, Queue, Record, State};
 use crate::gossip::{GossipView, NodeEvent};
 use crate::sync::*;
 use crate::testutil::{key, signed_transfer, signed_transfer_until, NOW_MS};
@@ -85,7 +85,7 @@ impl NonceOracle for Chain {
 }
 
 fn rec(n: u8) -> Record {
-    Record::new(signed_transfer(n), format!("t{n}"), NOW_MS).unwrap()
+    new_record(signed_transfer(n), format!("t{n}"), NOW_MS).unwrap()
 }
 
 struct World {
@@ -244,7 +244,7 @@ fn a_relayer_that_forgot_gets_it_again() {
 #[test]
 fn expired_intents_fail_instead_of_waiting_forever() {
     let mut w = World::new();
-    let r = Record::new(signed_transfer_until(8, NOW_MS * 1_000_000 + 1_000_000), "t".into(), NOW_MS).unwrap();
+    let r = new_record(signed_transfer_until(8, NOW_MS * 1_000_000 + 1_000_000), "t".into(), NOW_MS).unwrap();
     let id = r.id.clone();
     w.add(r);
     w.relayer[0].online.set(true);
@@ -264,7 +264,7 @@ fn cancellation_settles_the_original() {
     let nonce = w.q.records[&oid].signed.nonce;
     let intent = cancellation(&key().public_key().implicit_account_id(), vec![nonce], NOW_MS * 1_000_000, 24).unwrap();
     let signed = key().sign_intent(&intent, outpost_protocol::Nonce([200; 32]), "intents.test.near");
-    let cancel = Record::new(signed, "cancel".into(), NOW_MS).unwrap();
+    let cancel = new_record(signed, "cancel".into(), NOW_MS).unwrap();
     let cid = cancel.id.clone();
     let both = w.q.link_cancellation(&oid, cancel, NOW_MS).unwrap();
     block_on(w.store.put(&both)).unwrap();

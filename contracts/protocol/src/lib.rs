@@ -7,7 +7,8 @@
 //! * [`validate`]: the stateless rules, in the order DESIGN.md §2 gives;
 //! * [`error`]: stable error codes;
 //! * [`gossip`]: the p2p envelope and its size limit;
-//! * [`abi`]: JSON shapes of the intents contract's results that relayers and the dApp read.
+//! * [`abi`]: JSON shapes of the intents contract's results that relayers and the dApp read;
+//! * [`queue`]: the offline queue's record and its state machine (feature `dalek`).
 //!
 //! Nothing here panics on user data: every rule returns an [`IntentError`].
 
@@ -18,6 +19,8 @@ pub mod gossip;
 pub mod intent;
 pub mod limits;
 pub mod nep413;
+#[cfg(feature = "dalek")]
+pub mod queue;
 pub mod text;
 pub mod validate;
 #[cfg(feature = "wasm-bindgen")]
