@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the dApp into a folder any static web server can serve:
 #   scripts/build-client.sh            -> target/client/ (OUTPOST_CLIENT_DIR overrides)
-# cargo (wasm32, release) -> wasm-bindgen --target web -> npm binaryen wasm-opt -Oz, then the
+# cargo (wasm32, release; a pinned nightly with build-std and panic=immediate-abort, see lib.sh,
+# or stable with OUTPOST_CLIENT_STABLE=1) -> wasm-bindgen --target web -> npm binaryen wasm-opt -Oz, then the
 # static files, the service worker (stamped with a build hash) and neardev/network.json if the
 # deploy scripts wrote one. Prints raw and gzip sizes.
 source "$(dirname "$0")/lib.sh"
@@ -9,12 +10,23 @@ ensure_wasm_target
 ensure_npm_tools
 ensure_wasm_bindgen
 out="${OUTPOST_CLIENT_DIR:-$ROOT/target/client}"
-step "dApp: cargo build (wasm32, release)"
-cargo build --manifest-path "$ROOT/Cargo.toml" -p outpost-client-app --target wasm32-unknown-unknown --release --locked
+if [ "${OUTPOST_CLIENT_STABLE:-0}" != 1 ] && ensure_client_toolchain; then
+  step "dApp: cargo build (wasm32, release, $CLIENT_TOOLCHAIN, build-std, panic=immediate-abort)"
+  # Its own target dir: another toolchain and flags must not evict the stable builds.
+  built="$CARGO_TARGET_DIR/client-nightly"
+  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+    cargo +"$CLIENT_TOOLCHAIN" build --manifest-path "$ROOT/Cargo.toml" -p outpost-client-app \
+    --target wasm32-unknown-unknown --release --locked -Z build-std=std,panic_abort --target-dir "$built"
+else
+  [ "${OUTPOST_CLIENT_STABLE:-0}" = 1 ] || info "WARNING: $CLIENT_TOOLCHAIN could not be installed: building with stable (about 90 KB gzip bigger)"
+  step "dApp: cargo build (wasm32, release, stable)"
+  built="$CARGO_TARGET_DIR"
+  cargo build --manifest-path "$ROOT/Cargo.toml" -p outpost-client-app --target wasm32-unknown-unknown --release --locked
+fi
 mkdir -p "$out"
 step "dApp: wasm-bindgen and wasm-opt"
 wasm-bindgen --target web --no-typescript --out-dir "$out" \
-  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/outpost_client_app.wasm"
+  "$built/wasm32-unknown-unknown/release/outpost_client_app.wasm"
 wasm="$out/outpost_client_app_bg.wasm"
 raw=$(stat -c %s "$wasm")
 wasm-opt -Oz --strip-debug --enable-bulk-memory --enable-bulk-memory-opt --enable-sign-ext \

@@ -78,3 +78,18 @@ ensure_npm_ci() {
     (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
+
+# The dApp's release build uses a pinned nightly for `-Z build-std` with
+# `-C panic=immediate-abort`: a panic in the page is fatal either way (panic=abort), and without
+# panic formatting the bundle is ~90 KB gzip smaller. Stable still builds it, only bigger.
+CLIENT_TOOLCHAIN="${OUTPOST_CLIENT_TOOLCHAIN:-nightly-2026-05-20}"
+ensure_client_toolchain() {
+  local sysroot
+  if sysroot=$(rustup run "$CLIENT_TOOLCHAIN" rustc --print sysroot 2>/dev/null) \
+    && [ -d "$sysroot/lib/rustlib/src/rust/library" ] \
+    && [ -d "$sysroot/lib/rustlib/wasm32-unknown-unknown" ]; then
+    return 0
+  fi
+  step "Installing $CLIENT_TOOLCHAIN (minimal, rust-src, wasm32) for the dApp's size-optimized build"
+  rustup toolchain install "$CLIENT_TOOLCHAIN" --profile minimal --component rust-src --target wasm32-unknown-unknown
+}

@@ -7,7 +7,9 @@ use libp2p::gossipsub::{
 };
 use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{identify, ping};
+#[cfg(not(target_arch = "wasm32"))]
+use libp2p::identify;
+use libp2p::ping;
 use outpost_protocol::gossip::{intents_topic, status_topic};
 use outpost_protocol::limits::MAX_GOSSIP_MESSAGE_BYTES;
 use outpost_protocol::{ErrorCode, IntentError};
@@ -87,10 +89,21 @@ impl Default for GossipTuning {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
     pub gossipsub: gossipsub::Behaviour,
     pub identify: identify::Behaviour,
+    pub ping: ping::Behaviour,
+}
+
+/// The browser's behaviour: no identify. A page has no address to announce (identify's job
+/// between nodes), native nodes simply see the protocol unsupported on that connection, and
+/// leaving it out keeps identify and its codec out of the dApp's download.
+#[cfg(target_arch = "wasm32")]
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    pub gossipsub: gossipsub::Behaviour,
     pub ping: ping::Behaviour,
 }
 
@@ -172,8 +185,11 @@ impl Behaviour {
     }
 
     pub(crate) fn with_gossipsub(key: &Keypair, gossipsub: gossipsub::Behaviour) -> Self {
+        #[cfg(target_arch = "wasm32")]
+        let _ = key;
         Behaviour {
             gossipsub,
+            #[cfg(not(target_arch = "wasm32"))]
             identify: identify::Behaviour::new(identify::Config::new(IDENTIFY_PROTOCOL.into(), key.public())),
             ping: ping::Behaviour::new(ping::Config::new()),
         }

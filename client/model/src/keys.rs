@@ -2,6 +2,7 @@
 //! at rest. A [`Vault`] is what IndexedDB stores; only [`Vault::unlock`] with the passphrase
 //! yields a [`SecretKey`], which lives in page memory and is never serialised by this crate.
 
+use crate::mnemonic;
 use crate::words::Problem;
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
@@ -36,21 +37,21 @@ pub fn key_from_seed_phrase(phrase: &str) -> Result<SecretKey, Problem> {
     if normalized.is_empty() {
         return Err(Problem::new("enter your seed phrase (12 or 24 words)"));
     }
-    let mnemonic = bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &normalized).map_err(|e| {
+    mnemonic::check(&normalized).map_err(|e| {
         Problem::new(match e {
-            bip39::Error::BadWordCount(n) => format!("a seed phrase has 12, 15, 18, 21 or 24 words; this one has {n}"),
-            bip39::Error::UnknownWord(i) => format!(
+            mnemonic::Error::BadWordCount(n) => format!("a seed phrase has 12, 15, 18, 21 or 24 words; this one has {n}"),
+            mnemonic::Error::UnknownWord(i) => format!(
                 "word {} (`{}`) is not in the BIP-39 word list; check its spelling",
                 i + 1,
                 normalized.split(' ').nth(i).unwrap_or("")
             ),
-            bip39::Error::InvalidChecksum => {
+            mnemonic::Error::InvalidChecksum => {
                 "the words are valid but do not form a seed phrase (checksum); a word is wrong or out of order".into()
             }
-            other => format!("not a seed phrase: {other}"),
+            mnemonic::Error::BadEntropyLength(n) => format!("not a seed phrase ({n} bytes of entropy)"),
         })
     })?;
-    Ok(SecretKey::from_seed(slip10_ed25519(&mnemonic.to_seed_normalized(""), &NEAR_PATH)))
+    Ok(SecretKey::from_seed(slip10_ed25519(&mnemonic::seed(&normalized, ""), &NEAR_PATH)))
 }
 
 /// SLIP-10 ed25519 derivation (hardened indices only).
@@ -75,8 +76,7 @@ pub fn slip10_ed25519(seed: &[u8], path: &[u32]) -> [u8; 32] {
 /// restore the key in any NEAR wallet.
 pub fn generate() -> Result<(SecretKey, String), Problem> {
     let entropy: [u8; 16] = random_bytes()?;
-    let mnemonic = bip39::Mnemonic::from_entropy(&entropy).map_err(|e| Problem::new(e.to_string()))?;
-    let phrase = mnemonic.to_string();
+    let phrase = mnemonic::phrase_of(&entropy).map_err(|e| Problem::new(format!("{e:?}")))?;
     Ok((key_from_seed_phrase(&phrase)?, phrase))
 }
 

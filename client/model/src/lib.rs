@@ -14,6 +14,7 @@
 pub mod compose;
 pub mod gossip;
 pub mod keys;
+pub mod mnemonic;
 pub mod network;
 pub mod queue;
 pub mod relayer;
