@@ -201,6 +201,9 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
                     *ctx.banner.borrow_mut() = Some(e.0);
                 }
             }
+            if let Some(p2p) = ctx.p2p.borrow().as_ref() {
+                p2p.watch(q.records.values().filter(|r| !r.state.is_final()).map(|r| r.id.clone()));
+            }
             if online {
                 let r = sync::send_pass(&mut q, &ctx.db, &channels, &policy, now).await;
                 changed |= r.changed();

@@ -85,6 +85,11 @@ impl P2p {
         }
     }
 
+    /// Keeps relayers' reports only for these intents (the queue's unsettled records).
+    pub fn watch(&self, ids: impl IntoIterator<Item = String>) {
+        self.view.borrow_mut().watch(ids);
+    }
+
     pub fn summary(&self) -> String {
         self.view.borrow().summary()
     }

@@ -50,6 +50,9 @@ pub struct GossipView {
     subscribed: BTreeSet<String>,
     published: BTreeSet<String>,
     reports: BTreeMap<String, IntentStatus>,
+    /// The intents whose reports are kept: relayers report on everyone's intents, and a page that
+    /// stays open must not collect them all.
+    watched: BTreeSet<String>,
     /// Reports dropped because their author is not a configured peer (shown on the network screen).
     pub untrusted_reports: u64,
     pub last_error: Option<String>,
@@ -80,16 +83,24 @@ impl GossipView {
                 self.published.insert(id);
             }
             NodeEvent::Status { id, status, author } => {
-                if author.is_some_and(|a| self.trusted.contains(&a)) {
-                    self.reports.insert(id, status);
-                } else {
+                if !author.is_some_and(|a| self.trusted.contains(&a)) {
                     self.untrusted_reports += 1;
+                } else if self.watched.contains(&id) {
+                    self.reports.insert(id, status);
                 }
             }
             NodeEvent::DialFailed { address, error } => {
                 self.last_error = Some(if address.is_empty() { error } else { format!("{address}: {error}") });
             }
         }
+    }
+
+    /// Sets the intents to keep reports for (the queue's unsettled records); forgets the rest.
+    pub fn watch(&mut self, ids: impl IntoIterator<Item = String>) {
+        self.watched = ids.into_iter().collect();
+        let watched = &self.watched;
+        self.reports.retain(|id, _| watched.contains(id));
+        self.published.retain(|id| watched.contains(id));
     }
 
     /// Whether a publish would reach anyone now.
@@ -203,6 +214,7 @@ mod tests {
     #[test]
     fn only_configured_peers_reports_count() {
         let mut v = view();
+        v.watch(["A".to_owned(), "B".to_owned()]);
         assert!(v.status("A").is_err(), "silence is no answer");
         let executed = IntentStatus::Executed { tx_hash: "TX".into() };
         v.apply(NodeEvent::Status { id: "A".into(), status: executed.clone(), author: Some("12D3KooWStranger".into()) });
@@ -214,6 +226,25 @@ mod tests {
         let failed = IntentStatus::Failed { code: "NONCE_USED".into(), reason: "".into() };
         v.apply(NodeEvent::Status { id: "B".into(), status: failed, author: Some(RELAYER.into()) });
         assert!(matches!(v.status("B"), Ok(ChannelStatus::Failed { ref code, tx_hash: None, .. }) if code == "NONCE_USED"));
+    }
+
+    #[test]
+    fn only_watched_intents_reports_are_kept() {
+        let mut v = view();
+        let report = |id: &str| NodeEvent::Status {
+            id: id.into(),
+            status: IntentStatus::Executed { tx_hash: "TX".into() },
+            author: Some(RELAYER.into()),
+        };
+        v.watch(["mine".to_owned()]);
+        v.apply(report("someone else's"));
+        v.apply(report("mine"));
+        assert!(v.status("someone else's").is_err());
+        assert!(v.status("mine").is_ok());
+        assert_eq!(v.reports.len(), 1, "other users' reports are not collected");
+        // Settled and gone from the queue: forgotten.
+        v.watch([]);
+        assert!(v.status("mine").is_err() && v.reports.is_empty());
     }
 
     #[test]

@@ -62,11 +62,15 @@ pub struct Policy {
     /// How long after its deadline a possibly-delivered record is given before it counts as
     /// expired (relayers may have submitted it just before the deadline).
     pub expiry_grace_ms: u64,
+    /// A sent record that no channel can confirm holding (gossip reached some peer, but no
+    /// relayer has answered for it) is offered again this often: a peer may have dropped it, and
+    /// a repeat is a no-op for everyone who has it (dedup by intent hash).
+    pub reoffer_ms: u64,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { base_ms: 1_000, max_ms: 60_000, poll_ms: 5_000, expiry_grace_ms: 120_000 }
+        Policy { base_ms: 1_000, max_ms: 60_000, poll_ms: 5_000, expiry_grace_ms: 120_000, reoffer_ms: 60_000 }
     }
 }
 
@@ -296,8 +300,11 @@ async fn poll<C: Channel, O: NonceOracle>(
         if event.is_none() && !any_knows {
             if record.deadline_ns.saturating_add(policy.expiry_grace_ms * 1_000_000) < now_ns(now_ms) {
                 event = Some(Event::Expired);
-            } else if matches!(record.state, State::Sent { .. }) && record.cancelled_by.is_none() && all_unknown {
-                event = Some(Event::Lost);
+            } else if let (State::Sent { at_ms, .. }, None) = (&record.state, &record.cancelled_by) {
+                // Every channel that answered has lost it, or none can vouch for it for a while.
+                if all_unknown || now_ms.saturating_sub(*at_ms) >= policy.reoffer_ms {
+                    event = Some(Event::Lost);
+                }
             }
         }
         let Some(event) = event else { continue };

@@ -467,7 +467,9 @@ fn gossip_and_relayer_together() {
     assert_eq!(*relayer.posts.borrow(), vec![id.clone()]);
     assert_eq!(*gossip.published.borrow(), vec![id.clone(), id.clone()], "re-publishing is idempotent by hash");
 
-    // A stranger's report is ignored; the configured relayer's report settles it.
+    // A stranger's report is ignored; the configured relayer's report settles it (the app
+    // watches the queue's unsettled records).
+    gossip.view.borrow_mut().watch(q.records.keys().cloned());
     let report = |author: &str| NodeEvent::Status {
         id: id.clone(),
         status: outpost_protocol::gossip::IntentStatus::Failed { code: "NONCE_USED".into(), reason: String::new() },
@@ -493,4 +495,29 @@ fn gossip_and_relayer_together() {
     gossip.deliver.set(false);
     assert_eq!(pass(&mut q, NOW_MS + 60_007).rejected, 1);
     assert!(matches!(&q.records[&id].state, State::Failed { code, .. } if code == "NONCE_USED"));
+}
+
+#[test]
+fn unconfirmed_gossip_is_offered_again() {
+    const PEER: &str = "12D3KooWRelayer";
+    let peers = [format!("/ip4/127.0.0.1/tcp/4002/ws/p2p/{PEER}")];
+    let gossip = [Gossip { view: RefCell::new(GossipView::new(&peers)), published: RefCell::default(), deliver: Cell::new(true) }];
+    gossip[0].view.borrow_mut().apply(NodeEvent::PeerSubscribed { peer: PEER.into() });
+    let (mut q, store, chain, policy) = (Queue::default(), MemStore::default(), Chain::default(), Policy::default());
+    let pass = |q: &mut Queue, now| block_on(sync_once(q, &store, &gossip, Some(&chain), &policy, now, true));
+    let r = rec(50);
+    let id = r.id.clone();
+    block_on(enqueue(&mut q, &store, r)).unwrap();
+    assert_eq!(pass(&mut q, NOW_MS).sent, 1);
+    // Nobody vouches for it, but it is young: it waits.
+    assert_eq!(pass(&mut q, NOW_MS + policy.reoffer_ms - 1), Report::default());
+    // Still nobody after a while: gossiped again (a peer may have dropped it).
+    assert_eq!(pass(&mut q, NOW_MS + policy.reoffer_ms).requeued, 1);
+    assert_eq!(pass(&mut q, NOW_MS + policy.reoffer_ms + 1).sent, 1);
+    assert_eq!(gossip[0].published.borrow().len(), 2);
+    // The chain settles it: no more repeats.
+    chain.used.borrow_mut().insert(id.clone());
+    assert_eq!(pass(&mut q, NOW_MS + 3 * policy.reoffer_ms).executed, 1);
+    assert_eq!(pass(&mut q, NOW_MS + 9 * policy.reoffer_ms), Report::default());
+    assert_eq!(gossip[0].published.borrow().len(), 2);
 }

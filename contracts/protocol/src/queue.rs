@@ -57,7 +57,8 @@ pub enum Event {
     SendFailed { reason: String, maybe_delivered: bool },
     /// A channel refused the intent for good (a relayer's 400 with a protocol code).
     Rejected { code: String, reason: String },
-    /// The relayer no longer knows the intent (restarted without it): send it again.
+    /// No channel holds it any more (a relayer restarted without it), or none has vouched for it
+    /// for a while (gossip only): offer it again.
     Lost,
     Executed { tx_hash: Option<String> },
     ChainFailed { code: String, reason: String, tx_hash: Option<String> },
