@@ -812,7 +812,7 @@ fn queue_screen() -> Html {
         <section id="queue">
             <h2>{"Queue"}</h2>
             <p>{ if c.online.get() { "Online: queued intents are sent now." } else { "Offline: intents wait here, safely stored, until you are online." } }
-               { match &c.network.borrow().relayer_url { Some(u) => format!(" Relayer: {u}."), None => " No relayer configured (Network).".into() } }</p>
+               { channels_line(&c.network.borrow(), c.p2p.borrow().as_deref()) }</p>
             <button id="retry" onclick={on_retry}>{"Send queued now"}</button>
             { match &*msg {
                 Some(Ok(m)) if !m.is_empty() => html!{ <p class="ok" id="queue-msg">{m}</p> },
@@ -951,6 +951,16 @@ fn verify_screen() -> Html {
                 </div> },
             } }
         </section>
+    }
+}
+
+/// Where queued intents go, in one sentence for the queue screen.
+fn channels_line(network: &NetworkConfig, p2p: Option<&P2p>) -> String {
+    let gossip = p2p.map(|p| format!(" Gossip: {}.", p.summary().trim_start_matches("p2p: ")));
+    match (&network.relayer_url, gossip) {
+        (Some(u), g) => format!("{} Relayer: {u}.", g.unwrap_or_default()),
+        (None, Some(g)) => g,
+        (None, None) => " No relayer or gossip peer configured (Network).".into(),
     }
 }
 

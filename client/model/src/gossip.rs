@@ -57,6 +57,8 @@ pub struct GossipView {
     pub untrusted_reports: u64,
     pub last_error: Option<String>,
     last_dial_ms: Option<u64>,
+    /// Had a peer, lost them all: the node is redialling (said so instead of "connecting").
+    dropped: bool,
 }
 
 impl GossipView {
@@ -70,11 +72,13 @@ impl GossipView {
             NodeEvent::Connected { peer } => {
                 self.connected.insert(peer);
                 self.last_error = None;
+                self.dropped = false;
             }
             NodeEvent::Disconnected { peer } => {
                 self.connected.remove(&peer);
                 // It subscribes again when it comes back.
                 self.subscribed.remove(&peer);
+                self.dropped = self.connected.is_empty();
             }
             NodeEvent::PeerSubscribed { peer } => {
                 self.subscribed.insert(peer);
@@ -161,9 +165,10 @@ impl GossipView {
     /// One line for the header and the network screen.
     pub fn summary(&self) -> String {
         match (self.connected.len(), self.subscribed.len()) {
-            (0, _) => match &self.last_error {
-                Some(_) => "p2p: unreachable".into(),
-                None => "p2p: connecting".into(),
+            (0, _) => match (&self.last_error, self.dropped) {
+                (Some(_), _) => "p2p: unreachable".into(),
+                (None, true) => "p2p: peer lost, redialling".into(),
+                (None, false) => "p2p: connecting".into(),
             },
             (c, 0) => format!("p2p: {c} peer{}, not subscribed", if c == 1 { "" } else { "s" }),
             (c, _) => format!("p2p: {c} peer{}", if c == 1 { "" } else { "s" }),
@@ -209,6 +214,7 @@ mod tests {
         v.apply(NodeEvent::Disconnected { peer: RELAYER.into() });
         assert!(v.before_send().is_some());
         assert_eq!(v.connected_peers(), 0);
+        assert_eq!(v.summary(), "p2p: peer lost, redialling");
     }
 
     #[test]
