@@ -216,9 +216,11 @@ async fn send_due<C: Channel>(
     let due: Vec<String> = queue.records.values().filter(|r| r.due(now_ms)).map(|r| r.id.clone()).collect();
     for id in due {
         let record = queue.records[&id].clone();
-        // Never delivered and past its deadline: no relayer can use it any more.
-        if record.deadline_ns < now_ns(now_ms) && !record.maybe_delivered {
-            if commit(queue, store, &id, Event::Expired, now_ms, 0).await? {
+        // Past its deadline, no relayer can use it any more. Never delivered: it failed. Maybe
+        // delivered: it may have settled in time, and a send now would only be refused as
+        // expired, so polling (chain, relayers, grace period) decides instead.
+        if record.deadline_ns < now_ns(now_ms) {
+            if !record.maybe_delivered && commit(queue, store, &id, Event::Expired, now_ms, 0).await? {
                 report.expired += 1;
             }
             continue;

@@ -254,6 +254,37 @@ fn expired_intents_fail_instead_of_waiting_forever() {
 }
 
 #[test]
+fn a_maybe_delivered_intent_past_its_deadline_is_not_called_expired_by_a_send() {
+    let mut w = World::new();
+    let deadline_ns = NOW_MS * 1_000_000 + 1_000_000;
+    let r = new_record(signed_transfer_until(9, deadline_ns), "t".into(), NOW_MS).unwrap();
+    let id = r.id.clone();
+    w.add(r);
+    // The relayer answered 503: it may have the intent.
+    w.relayer[0].online.set(true);
+    w.relayer[0].server_error.set(true);
+    assert_eq!(w.pass(NOW_MS, true).failed_attempts, 1);
+    assert!(w.q.records[&id].maybe_delivered);
+    // Past the deadline: not sent again (it would be refused as expired), not failed either...
+    w.relayer[0].server_error.set(false);
+    assert_eq!(w.pass(NOW_MS + 5, true), Report::default());
+    assert_eq!(w.state(&id), "queued");
+    assert!(w.relayer[0].posts.borrow().is_empty());
+    // ...because the chain may say it settled in time.
+    w.chain.used.borrow_mut().insert(id.clone());
+    assert_eq!(w.pass(NOW_MS + 6, true).executed, 1);
+    // Had it not, the grace period ends it.
+    let r = new_record(signed_transfer_until(10, deadline_ns), "t".into(), NOW_MS).unwrap();
+    let other = r.id.clone();
+    w.add(r);
+    w.relayer[0].server_error.set(true);
+    w.pass(NOW_MS, true);
+    w.relayer[0].server_error.set(false);
+    assert_eq!(w.pass(NOW_MS + w.policy.expiry_grace_ms + 2, true).expired, 1);
+    assert!(matches!(&w.q.records[&other].state, State::Failed { code, .. } if code == "DEADLINE_EXPIRED"));
+}
+
+#[test]
 fn cancellation_settles_the_original() {
     let mut w = World::new();
     let orig = rec(9);
