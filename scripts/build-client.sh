@@ -18,7 +18,7 @@ if [ "${OUTPOST_CLIENT_STABLE:-0}" != 1 ] && ensure_client_toolchain; then
     cargo +"$CLIENT_TOOLCHAIN" build --manifest-path "$ROOT/Cargo.toml" -p outpost-client-app \
     --target wasm32-unknown-unknown --release --locked -Z build-std=std,panic_abort --target-dir "$built"
 else
-  [ "${OUTPOST_CLIENT_STABLE:-0}" = 1 ] || info "WARNING: $CLIENT_TOOLCHAIN could not be installed: building with stable (about 90 KB gzip bigger)"
+  [ "${OUTPOST_CLIENT_STABLE:-0}" = 1 ] || info "WARNING: $CLIENT_TOOLCHAIN could not be installed: building with stable (about 80 KB gzip bigger)"
   step "dApp: cargo build (wasm32, release, stable)"
   built="$CARGO_TARGET_DIR"
   cargo build --manifest-path "$ROOT/Cargo.toml" -p outpost-client-app --target wasm32-unknown-unknown --release --locked

@@ -83,7 +83,7 @@ ensure_npm_ci() {
 
 # The dApp's release build uses a pinned nightly for `-Z build-std` with
 # `-C panic=immediate-abort`: a panic in the page is fatal either way (panic=abort), and without
-# panic formatting the bundle is ~90 KB gzip smaller. Stable still builds it, only bigger.
+# panic formatting the bundle is about 80 KB gzip smaller. Stable still builds it, only bigger.
 CLIENT_TOOLCHAIN="${OUTPOST_CLIENT_TOOLCHAIN:-nightly-2026-05-20}"
 ensure_client_toolchain() {
   local sysroot

@@ -6,7 +6,7 @@
 // With OUTPOST_NODE_BIN, a last part runs a real outpost-node on loopback and checks that the
 // page's libp2p node gossips intents to it (without it that part reports itself SKIPPED).
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+import { children as nodes, freePort, startNode as startOutpostNode } from '../../p2p/browser/test/outpost-node.mjs';
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -210,26 +210,7 @@ async function idbIds() {
 
 // ---- The gossip channel against a real outpost-node (gossip only, no relayer URL) ----
 const NODE_BIN = process.env.OUTPOST_NODE_BIN;
-const nodes = [];
-function freePort() {
-  return new Promise((resolve) => {
-    const s = http.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-// Starts outpost-node and resolves with its peer id (from its "node started" log line).
-function startNode(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE_BIN, args, { env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1' } });
-    nodes.push(child);
-    let out = '';
-    const onData = (d) => { out += d.toString(); const m = out.match(/node started peer_id=(\w+)/); if (m) resolve({ child, peerId: m[1] }); };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`outpost-node exited (${code}):\n${out}`)));
-    setTimeout(() => reject(new Error(`outpost-node did not start:\n${out}`)), 20_000);
-  });
-}
+const startNode = (args) => startOutpostNode(NODE_BIN, 'outpost-node', args);
 async function nodeKnows(httpPort, id) {
   const r = await fetch(`http://127.0.0.1:${httpPort}/intents/${id}`);
   return r.status === 200;

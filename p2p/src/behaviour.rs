@@ -40,14 +40,16 @@ impl Topics {
         }
     }
 
-    /// A verdict on a message's content, given the topic it came on: we subscribe only to our two
-    /// topics, and an intent on the status topic (or the reverse) is a protocol violation.
-    pub fn check(&self, topic: &gossipsub::TopicHash, verdict: Verdict) -> Verdict {
+    /// The verdict on a message that came on `topic`, its content checked by `validate` only when
+    /// the topic is one of ours (we subscribe to no other, so anything else is a misbehaving peer
+    /// and not worth a signature check); an intent on the status topic (or the reverse) is a
+    /// protocol violation.
+    pub fn check(&self, topic: &gossipsub::TopicHash, validate: impl FnOnce() -> Verdict) -> Verdict {
         let malformed = |what| Verdict::Reject(IntentError::new(ErrorCode::MessageMalformed, what));
         if *topic != self.intents.hash() && *topic != self.status.hash() {
             return malformed("unknown topic");
         }
-        match verdict {
+        match validate() {
             Verdict::Accept(Accepted::Intent { .. }) if *topic != self.intents.hash() => malformed("an intent on the status topic"),
             Verdict::Accept(Accepted::Status { .. }) if *topic != self.status.hash() => malformed("a status on the intents topic"),
             v => v,

@@ -15,12 +15,15 @@ use libp2p::core::upgrade::Version;
 use libp2p::core::Transport as _;
 use libp2p::gossipsub::{self, MessageAcceptance, PublishError};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{noise, websocket_websys, yamux, Multiaddr, PeerId};
+use libp2p::{noise, websocket_websys, yamux, PeerId};
 use outpost_protocol::gossip::{GossipMessage, IntentStatus};
 use outpost_protocol::nep413::Payload;
 use outpost_protocol::{DalekCrypto, IntentError, IntentHash, SignedIntent};
 use std::collections::VecDeque;
 use std::time::Duration;
+
+/// Peers' addresses, as `BrowserNode::start` and `dial` take them.
+pub use libp2p::Multiaddr;
 
 /// What the dApp hears from the network.
 #[derive(Clone, Debug)]
@@ -91,7 +94,7 @@ impl BrowserNode {
                     event = swarm.select_next_some() => match event {
                         SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
                             let gs = &mut swarm.behaviour_mut().gossipsub;
-                            let verdict = topics.check(&message.topic, validator.check_bytes(&message.data, now_ns()));
+                            let verdict = topics.check(&message.topic, || validator.check_bytes(&message.data, now_ns()));
                             match verdict {
                                 Verdict::Accept(accepted) => {
                                     gs.report_message_validation_result(&message_id, &propagation_source, MessageAcceptance::Accept);

@@ -377,7 +377,7 @@ impl Node {
         let verdict = if !self.within_rate(source) {
             Verdict::Ignore(IgnoreReason::RateLimited)
         } else {
-            self.topics.check(&message.topic, self.validator.check_bytes(&message.data, now_ns()))
+            self.topics.check(&message.topic, || self.validator.check_bytes(&message.data, now_ns()))
         };
         let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
         match verdict {

@@ -8,7 +8,7 @@ use outpost_client_model::gossip::{GossipView, NodeEvent, PUBLISH_WAIT_MS};
 use outpost_client_model::network::NetworkConfig;
 use outpost_client_model::sync::{Channel, ChannelStatus, SendOutcome};
 use outpost_client_model::words::explain;
-use outpost_p2p::browser::{BrowserEvent, BrowserNode};
+use outpost_p2p::browser::{BrowserEvent, BrowserNode, Multiaddr};
 use outpost_protocol::SignedIntent;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -17,12 +17,9 @@ use wasm_bindgen_futures::spawn_local;
 pub struct P2p {
     node: BrowserNode,
     view: Rc<RefCell<GossipView>>,
-    /// What the node was started for; a different config means a new node.
-    config: (String, String, Vec<String>),
-}
-
-fn config_of(n: &NetworkConfig) -> (String, String, Vec<String>) {
-    (n.chain_id.clone(), n.intents_contract.clone(), n.peers.clone())
+    /// The network config it was started for; another one means a new node.
+    network: NetworkConfig,
+    peers: Vec<Multiaddr>,
 }
 
 fn node_event(e: BrowserEvent) -> Option<NodeEvent> {
@@ -51,8 +48,8 @@ impl P2p {
             .peers
             .iter()
             .map(|p| p.parse().map_err(|e| format!("peer `{p}`: {e}")))
-            .collect::<Result<Vec<_>, String>>()?;
-        let (node, mut events) = BrowserNode::start(&network.chain_id, &network.intents_contract, peers)?;
+            .collect::<Result<Vec<Multiaddr>, String>>()?;
+        let (node, mut events) = BrowserNode::start(&network.chain_id, &network.intents_contract, peers.clone())?;
         let view = Rc::new(RefCell::new(GossipView::new(&network.peers)));
         view.borrow_mut().redial_due(now_ms()); // start() dialled them just now
         let sink = Rc::downgrade(&view);
@@ -66,21 +63,21 @@ impl P2p {
                 }
             }
         });
-        Ok(Some(P2p { node, view, config: config_of(network) }))
+        Ok(Some(P2p { node, view, network: network.clone(), peers }))
     }
 
+    /// Whether this node gossips on `network`'s topics with its peers.
     pub fn serves(&self, network: &NetworkConfig) -> bool {
-        self.config == config_of(network)
+        (&self.network.chain_id, &self.network.intents_contract, &self.network.peers)
+            == (&network.chain_id, &network.intents_contract, &network.peers)
     }
 
     /// Dials the configured peers again when none is connected (they went down, or the page was
     /// offline), at most every `REDIAL_MS`.
     pub fn tick(&self) {
         if self.view.borrow_mut().redial_due(now_ms()) {
-            for p in &self.config.2 {
-                if let Ok(address) = p.parse() {
-                    self.node.dial(address);
-                }
+            for address in &self.peers {
+                self.node.dial(address.clone());
             }
         }
     }

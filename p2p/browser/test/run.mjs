@@ -6,12 +6,12 @@
 //
 // Usage: node run.mjs <outpost-node binary> <wasm-bindgen pkg dir>
 // Everything listens on 127.0.0.1 only.
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, extname } from 'node:path';
 import { chromium } from 'playwright-core';
+import { children, freePort, startNode as start } from './outpost-node.mjs';
 
 const [bin, pkgDir] = process.argv.slice(2);
 if (!bin || !pkgDir) {
@@ -21,36 +21,8 @@ if (!bin || !pkgDir) {
 const CHAIN = 'localnet';
 const CONTRACT = 'intents.outpost.test.near'; // outpost_p2p::testkit::CONTRACT
 const work = mkdtempSync(join(tmpdir(), 'outpost-browser-test-'));
-const children = [];
+const startNode = async (name, args) => (await start(bin, name, args)).peerId;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-// Starts outpost-node and resolves with its peer id (from its "node started" log line).
-function startNode(name, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1' } });
-    children.push(child);
-    let out = '';
-    const onData = (d) => {
-      out += d.toString();
-      const m = out.match(/node started peer_id=(\w+)/);
-      if (m) resolve(m[1]);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${name} exited (${code}):\n${out}`)));
-    setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 20000);
-  });
-}
 
 async function getJson(url) {
   const r = await fetch(url);
