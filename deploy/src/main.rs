@@ -51,7 +51,7 @@ async fn run(args: Args) -> Result<()> {
             }
             progress("starting a local NEAR sandbox");
             let worker = near_workspaces::sandbox().await.map_err(|e| {
-                format!("{e}: no sandbox could be started; point NEAR_SANDBOX_BIN_PATH at a neard sandbox binary (nearcore's `neard` built with the sandbox feature)")
+                format!("{}: no sandbox could be started; point NEAR_SANDBOX_BIN_PATH at a neard sandbox binary (nearcore's `neard` built with the sandbox feature)", with_causes(&e))
             })?;
             let dev = worker.dev_create_account().await?;
             let deployment = deploy(&worker, &dev, &intents_wasm, &token_wasm, "sandbox", "localnet", worker.rpc_addr(), &args, true).await?;
@@ -64,8 +64,10 @@ async fn run(args: Args) -> Result<()> {
             files::write(&out, &deployment)?;
             report(&out, &deployment);
             if args.serve {
-                progress("sandbox running; Ctrl-C stops it");
-                tokio::signal::ctrl_c().await?;
+                progress("sandbox running; Ctrl-C or SIGTERM stops it");
+                stopped().await?;
+                // Returning drops the worker: the sandbox is killed and its data removed.
+                progress("stopping the sandbox");
             }
         }
         Network::Testnet => {
@@ -77,6 +79,28 @@ async fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// An error and its causes on one line (near-workspaces puts the reason, e.g. a failed download,
+/// in the source).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+/// SIGINT or SIGTERM (what `scripts/run.sh` and service managers send): without a handler
+/// SIGTERM would end the process at once, leaving the sandbox it started running.
+async fn stopped() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
 }
 
 fn progress(what: &str) {

@@ -7,6 +7,8 @@
 //! It does not run receipts across contracts: a cross-contract flow is driven by calling the
 //! other side (or the callback, with its promise result) explicitly. Tier 2 covers real receipts.
 
+pub mod tier2;
+
 use near_parameters::{RuntimeConfig, RuntimeConfigStore};
 use near_primitives_core::config::ViewConfig;
 use near_primitives_core::types::{AccountId, Balance, Gas};

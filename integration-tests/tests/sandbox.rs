@@ -14,53 +14,33 @@ use near_workspaces::result::ExecutionFinalResult;
 use near_workspaces::types::NearToken;
 use near_workspaces::{Account, Contract, Worker};
 use outpost_integration_tests::load_wasm;
+use outpost_integration_tests::tier2::{self, Flow, Options};
 use outpost_protocol::abi::SimulationReport;
 use outpost_protocol::{Action, Amount, Deadline, Intent, Nonce, SecretKey, SignedAmount, SignedIntent, TokenId};
 use serde_json::{json, Value};
-use std::future::Future;
-use std::pin::Pin;
 
-type Flow = fn(Worker<Sandbox>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
-
-const FLOWS: &[(&str, Flow)] = &[
-    ("deposit_through_ft_transfer_call", |w| Box::pin(deposit_through_ft_transfer_call(w))),
-    ("offline_signed_transfer_and_swap", |w| Box::pin(offline_signed_transfer_and_swap(w))),
-    ("withdraw_and_refund", |w| Box::pin(withdraw_and_refund(w))),
-    ("rejections_carry_codes", |w| Box::pin(rejections_carry_codes(w))),
-    ("simulate_agrees_with_execute", |w| Box::pin(simulate_agrees_with_execute(w))),
-    ("relayer_settles_a_gossiped_intent", |w| Box::pin(relayer_settles_a_gossiped_intent(w))),
+const FLOWS: &[Flow<Worker<Sandbox>>] = &[
+    Flow { name: "deposit_through_ft_transfer_call", run: |w| Box::pin(deposit_through_ft_transfer_call(w)) },
+    Flow { name: "offline_signed_transfer_and_swap", run: |w| Box::pin(offline_signed_transfer_and_swap(w)) },
+    Flow { name: "withdraw_and_refund", run: |w| Box::pin(withdraw_and_refund(w)) },
+    Flow { name: "rejections_carry_codes", run: |w| Box::pin(rejections_carry_codes(w)) },
+    Flow { name: "simulate_agrees_with_execute", run: |w| Box::pin(simulate_agrees_with_execute(w)) },
+    Flow { name: "relayer_settles_a_gossiped_intent", run: |w| Box::pin(relayer_settles_a_gossiped_intent(w)) },
+    Flow { name: "deposit_then_pay_at_once_through_the_relayer", run: |w| Box::pin(deposit_then_pay_at_once_through_the_relayer(w)) },
+    Flow { name: "run_sh_stops_cleanly_on_sigterm_and_sigint", run: |_| Box::pin(run_sh_stops_cleanly_on_sigterm_and_sigint()) },
 ];
 
 fn main() {
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let flows: Vec<_> = FLOWS.iter().filter(|(n, _)| filter.is_empty() || filter.iter().any(|f| n.contains(f.as_str()))).collect();
-    if !outpost_integration_tests::sandbox_available() {
-        println!("tier 2 (sandbox) SKIPPED: NEAR_SANDBOX_BIN_PATH does not name a neard sandbox binary (and OUTPOST_SANDBOX_DOWNLOAD=1 is not set to let near-workspaces download one).");
-        println!("  flows not run: {}", flows.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "));
-        println!("sandbox: 0 passed, 0 failed, {} skipped", flows.len());
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    let worker = rt.block_on(async { near_workspaces::sandbox().await }).expect("start the sandbox");
-    let (mut passed, mut failed) = (0, 0);
-    for (name, flow) in flows {
-        let started = std::time::Instant::now();
-        // A flow fails by panicking; spawn catches it so the others still run.
-        match rt.block_on(tokio::spawn(flow(worker.clone()))) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok ({:.1} s)", started.elapsed().as_secs_f64());
-            }
-            Err(e) => {
-                failed += 1;
-                println!("test {name} ... FAILED: {e}");
-            }
-        }
-    }
-    println!("sandbox: {passed} passed, {failed} failed, 0 skipped");
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    let summary = tier2::run(
+        "sandbox",
+        FLOWS,
+        &Options::from_args(),
+        tier2::sandbox_availability(),
+        || async { near_workspaces::sandbox().await.map_err(|e| format!("near_workspaces::sandbox(): {e}")) },
+        &mut std::io::stdout(),
+    );
+    // The sandbox is already stopped (run drops it): exiting cannot leave it behind.
+    std::process::exit(summary.exit_code());
 }
 
 // ---- fixtures ----
@@ -149,9 +129,13 @@ async fn ft_balance(s: &Setup, account: &str) -> u128 {
     v.parse().unwrap()
 }
 
-/// Gives a signer NEAR in the ledger and ODOL, both paid and sent by the token owner.
+/// Gives a signer NEAR in the ledger and, when `odol_amount` is not zero, ODOL (NEP-141 refuses
+/// a zero transfer), both paid and sent by the token owner.
 async fn fund(s: &Setup, who: &str, odol_amount: u128) {
     ok(s.owner.call(s.intents.id(), "deposit").args_json(json!({"receiver_id": who})).deposit(NearToken::from_millinear(100)).transact().await);
+    if odol_amount == 0 {
+        return;
+    }
     ok(s.owner
         .call(s.token.id(), "ft_transfer_call")
         .args_json(json!({"receiver_id": s.intents.id(), "amount": odol_amount.to_string(), "msg": json!({"receiver_id": who}).to_string()}))
@@ -311,40 +295,227 @@ async fn balances_of(s: &Setup, report: &SimulationReport) -> Vec<u128> {
     out
 }
 
+/// The relayer from `p2p/` with its own store, as `outpost-node --relayer` runs it, re-checking
+/// "not now" intents every few hundred ms instead of seconds.
+struct TestRelayer {
+    relayer: outpost_p2p::relayer::Relayer<outpost_p2p::relayer::chain::RpcChainClient, outpost_p2p::relayer::StatusLog>,
+    store: std::sync::Arc<outpost_p2p::relayer::store::Store>,
+    status: outpost_p2p::relayer::StatusLog,
+    dir: std::path::PathBuf,
+}
+
+impl TestRelayer {
+    /// A relayer signing as `account` with `key` (its full-access key, or a function-call key).
+    fn new(worker: &Worker<Sandbox>, s: &Setup, account: &Account, key: near_crypto::SecretKey, name: &str) -> Self {
+        use outpost_p2p::relayer::{chain::RpcChainClient, store::Store, Relayer, RelayerConfig, StatusLog};
+        // near-primitives' account id type (the relayer's), parsed from text.
+        let relayer_id: near_primitives::types::AccountId = account.id().as_str().parse().unwrap();
+        let contract: near_primitives::types::AccountId = s.intents.id().as_str().parse().unwrap();
+        let dir = std::env::temp_dir().join(format!("outpost-relayer-{}-{name}-{}", std::process::id(), s.intents.id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = std::sync::Arc::new(Store::open(&dir.join("relayer.redb")).unwrap());
+        let chain = RpcChainClient::new(&worker.rpc_addr(), contract.clone(), relayer_id.clone(), key.public_key());
+        let status = StatusLog::default();
+        let mut config = RelayerConfig::new(relayer_id, key, contract);
+        config.recheck = (std::time::Duration::from_millis(200), std::time::Duration::from_millis(800));
+        config.status_poll = std::time::Duration::from_millis(300);
+        let relayer = Relayer::new(config, chain, store.clone(), status.clone());
+        TestRelayer { relayer, store, status, dir }
+    }
+
+    /// Takes intents as the node hands them over after gossip: into the store.
+    fn take(&self, items: &[SignedIntent]) -> Vec<outpost_protocol::IntentHash> {
+        let with_hashes: Vec<_> =
+            items.iter().map(|i| (outpost_protocol::nep413::Payload::of(i).hash(&outpost_protocol::DalekCrypto), i.clone())).collect();
+        self.store.add_pending(&with_hashes, outpost_p2p::validate::now_ns()).unwrap();
+        with_hashes.into_iter().map(|(h, _)| h).collect()
+    }
+
+    /// Settlement rounds until every one of `hashes` has ended, at most `rounds` rounds apart by
+    /// `pause`; returns their final states.
+    async fn settle(&mut self, hashes: &[outpost_protocol::IntentHash], rounds: usize) -> Vec<outpost_p2p::relayer::store::State> {
+        use outpost_p2p::relayer::store::State;
+        for _ in 0..rounds {
+            self.relayer.settle_once().await.expect("settlement round");
+            let states: Vec<State> = hashes.iter().map(|h| self.store.state(h).unwrap().expect("known")).collect();
+            if states.iter().all(|s| matches!(s, State::Executed { .. } | State::Failed { .. })) {
+                return states;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        panic!("not settled after {rounds} rounds: {:?}", hashes.iter().map(|h| self.store.state(h).unwrap()).collect::<Vec<_>>());
+    }
+
+    fn published(&self) -> Vec<(outpost_protocol::IntentHash, outpost_protocol::gossip::IntentStatus)> {
+        self.status.0.lock().unwrap().clone()
+    }
+}
+
+impl Drop for TestRelayer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn full_access_key(account: &Account) -> near_crypto::SecretKey {
+    account.secret_key().to_string().parse().unwrap()
+}
+
 /// The relayer from `p2p/` settles an intent as it does after taking it from gossip: into its
-/// store, then one settlement round over JSON-RPC against the sandbox.
+/// store, then settlement rounds over JSON-RPC against the sandbox.
 async fn relayer_settles_a_gossiped_intent(worker: Worker<Sandbox>) {
-    use outpost_p2p::relayer::chain::RpcChainClient;
-    use outpost_p2p::relayer::store::{State, Store};
-    use outpost_p2p::relayer::{Relayer, RelayerConfig, StatusLog};
+    use outpost_p2p::relayer::store::State;
     let s = setup(&worker).await;
     let (alice, bob) = (Signer::new(7), Signer::new(8));
     fund(&s, &alice.account, 300).await;
     let item = alice.sign(&s, 1, in_one_hour(), vec![Action::Transfer { token: odol(&s), amount: Amount(75), receiver_id: bob.account.parse().unwrap(), memo: None }]);
-    let hash = outpost_protocol::nep413::Payload::of(&item).hash(&outpost_protocol::DalekCrypto);
+    let mut r = TestRelayer::new(&worker, &s, &s.relayer, full_access_key(&s.relayer), "gossiped");
+    let hashes = r.take(&[item]);
+    let states = r.settle(&hashes, 10).await;
+    assert!(matches!(&states[0], State::Executed { tx_hash: Some(_) }), "{states:?}");
+    assert_eq!(ledger(&s, &bob.account, &odol(&s)).await, 75);
+    let published = r.published();
+    assert!(matches!(published.as_slice(), [(h, outpost_protocol::gossip::IntentStatus::Executed { .. })] if *h == hashes[0]), "{published:?}");
+}
 
-    let key: near_crypto::SecretKey = s.relayer.secret_key().to_string().parse().unwrap();
-    // near-primitives' account id type (the relayer's), parsed from text.
-    let relayer_id: near_primitives::types::AccountId = s.relayer.id().as_str().parse().unwrap();
-    let contract: near_primitives::types::AccountId = s.intents.id().as_str().parse().unwrap();
-    let dir = std::env::temp_dir().join(format!("outpost-relayer-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = std::sync::Arc::new(Store::open(&dir.join("relayer.redb")).unwrap());
-    store.add_pending(&[(hash, item)], 0).unwrap();
-    let chain = RpcChainClient::new(&worker.rpc_addr(), contract.clone(), relayer_id.clone(), key.public_key());
-    let status = StatusLog::default();
-    let mut relayer = Relayer::new(RelayerConfig::new(relayer_id, key, contract), chain, store.clone(), status.clone());
-    let mut settled = 0;
-    for _ in 0..10 {
-        settled += relayer.settle_once().await.expect("settlement round");
-        if settled > 0 {
-            break;
+/// A user pays the moment their deposit is sent: the relayer first sees no balance (the deposit
+/// has not landed), and must wait for it rather than fail the payment for good. The deposit is
+/// sent through RPC and, without waiting for its outcome, the payment goes straight to the relayer.
+async fn deposit_then_pay_at_once_through_the_relayer(worker: Worker<Sandbox>) {
+    use outpost_p2p::relayer::store::State;
+    let s = setup(&worker).await;
+    let (alice, bob) = (Signer::new(11), Signer::new(12));
+    let mut r = TestRelayer::new(&worker, &s, &s.relayer, full_access_key(&s.relayer), "deposit-then-pay");
+    // Signed offline before any deposit exists.
+    let pay = alice.sign(&s, 1, in_one_hour(), vec![Action::Transfer { token: TokenId::Near, amount: Amount(10u128.pow(21)), receiver_id: bob.account.parse().unwrap(), memo: None }]);
+    let deposit = {
+        let call = s.owner.call(s.intents.id(), "deposit").args_json(json!({"receiver_id": alice.account})).deposit(NearToken::from_millinear(100));
+        tokio::spawn(async move { call.transact().await })
+    };
+    let hashes = r.take(&[pay]);
+    let states = r.settle(&hashes, 40).await;
+    assert!(matches!(&states[0], State::Executed { tx_hash: Some(_) }), "the payment executed: {states:?}");
+    let published = r.published();
+    assert!(
+        !published.iter().any(|(_, st)| matches!(st, outpost_protocol::gossip::IntentStatus::Failed { .. })),
+        "no failure was ever announced for a payment that executed: {published:?}"
+    );
+    assert!(deposit.await.unwrap().expect("deposit outcome").is_success());
+    assert_eq!(ledger(&s, &bob.account, &TokenId::Near).await, 10u128.pow(21));
+}
+
+/// `scripts/run.sh` in sandbox mode, stopped by SIGTERM and then by SIGINT, leaves no process of
+/// its stack (sandbox, deploy tool, node, dApp server) behind. Uses what `cargo test` built.
+async fn run_sh_stops_cleanly_on_sigterm_and_sigint() {
+    tokio::task::spawn_blocking(|| {
+        for signal in ["TERM", "INT"] {
+            run_sh_once(signal);
+        }
+    })
+    .await
+    .unwrap();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn run_sh_once(signal: &str) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // target/debug/deps/sandbox-… → target: where `cargo test` put outpost-node and outpost-deploy.
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.ancestors().nth(3).unwrap().to_path_buf();
+    let work = std::env::temp_dir().join(format!("outpost-run-sh-{}-{signal}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let client = work.join("client");
+    std::fs::create_dir_all(&client).unwrap();
+    std::fs::write(client.join("index.html"), "<!doctype html><title>outpost</title>").unwrap();
+    let mut child = Command::new("bash")
+        .arg(root.join("scripts/run.sh"))
+        .env("OUTPOST_RUN_PREBUILT", "1")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("OUTPOST_WASM_DIR", outpost_integration_tests::wasm_dir())
+        .env("OUTPOST_DEV_DIR", work.join("dev"))
+        .env("OUTPOST_NEARDEV", work.join("neardev"))
+        .env("OUTPOST_CLIENT_DIR", &client)
+        .env("OUTPOST_CLIENT_PORT", free_port().to_string())
+        .env("OUTPOST_RELAYER_PORT", free_port().to_string())
+        .env("OUTPOST_P2P_PORT", free_port().to_string())
+        .env("OUTPOST_P2P_WS_PORT", free_port().to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start scripts/run.sh");
+    let (tx, rx) = std::sync::mpsc::channel();
+    for stream in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let mut log = Vec::new();
+    let started = std::time::Instant::now();
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(line) => {
+                let ready = line.contains("Outpost is running (sandbox)");
+                log.push(line);
+                if ready {
+                    break;
+                }
+            }
+            Err(_) => {
+                if let Some(status) = child.try_wait().unwrap() {
+                    panic!("run.sh exited ({status}) before it was ready:\n{}", log.join("\n"));
+                }
+                assert!(started.elapsed().as_secs() < 300, "run.sh not ready in 300 s:\n{}", log.join("\n"));
+            }
         }
     }
-    assert_eq!(settled, 1);
-    assert!(matches!(store.state(&hash).unwrap(), Some(State::Executed { .. })), "{:?}", store.state(&hash));
-    assert_eq!(ledger(&s, &bob.account, &odol(&s)).await, 75);
-    let published = status.0.lock().unwrap().clone();
-    assert!(matches!(published.as_slice(), [(h, outpost_protocol::gossip::IntentStatus::Executed { .. })] if *h == hash), "{published:?}");
-    let _ = std::fs::remove_dir_all(&dir);
+    // Its whole stack, as it runs now.
+    let stack = outpost_integration_tests::tier2::live_descendants(child.id());
+    let names: Vec<&str> = stack.iter().map(|(_, c)| c.as_str()).collect();
+    for part in ["outpost-deploy", "outpost-node", "python3"] {
+        assert!(names.iter().any(|n| n.starts_with(&part[..part.len().min(15)])), "{part} is not running: {names:?}");
+    }
+    let sandbox_bin = std::env::var("NEAR_SANDBOX_BIN_PATH").ok().and_then(|p| std::path::Path::new(&p).file_name().map(|f| f.to_string_lossy().into_owned()));
+    if let Some(bin) = &sandbox_bin {
+        let comm: String = bin.chars().take(15).collect();
+        assert!(names.contains(&comm.as_str()), "the sandbox ({comm}) is not running under run.sh: {names:?}");
+    }
+    assert!(Command::new("kill").args([format!("-{signal}"), child.id().to_string()]).status().unwrap().success());
+    let stopped = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(stopped.elapsed().as_secs() < 60, "run.sh did not stop within 60 s of SIG{signal}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(!status.success(), "stopped by a signal, run.sh reports it: {status}");
+    // Everything it started is gone (processes of the stack are reparented when run.sh exits, so
+    // look them up by pid).
+    let alive = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|st| st.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])))
+            .unwrap_or(false)
+    };
+    let mut left = stack.clone();
+    for _ in 0..100 {
+        left.retain(|(pid, _)| alive(*pid));
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for (pid, _) in &left {
+        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    }
+    assert!(left.is_empty(), "SIG{signal} to run.sh left processes behind: {left:?}");
+    let _ = std::fs::remove_dir_all(&work);
 }

@@ -3,14 +3,15 @@
 //! from peers, and in relayer mode they are settled too.
 
 use crate::node::{NodeError, NodeHandle, PublishOutcome};
-use crate::relayer::store::Store;
+use crate::relayer::store::{Record, Store};
+use crate::relayer::Health;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use outpost_protocol::abi::relay::{RelayAccepted, RelayRefusal, RelayState, RelayStatus};
+use outpost_protocol::abi::relay::{RelayAccepted, RelayHealth, RelayRefusal, RelayState, RelayStatus};
 use outpost_protocol::limits::MAX_GOSSIP_MESSAGE_BYTES;
 use outpost_protocol::{ErrorCode, IntentError, IntentHash, SignedIntent};
 use prometheus_client::registry::Registry;
@@ -22,6 +23,8 @@ pub struct ApiState {
     pub node: NodeHandle,
     /// Present in relayer mode: the source of truth for intent states.
     pub store: Option<Arc<Store>>,
+    /// Present in relayer mode: whether the relayer can submit.
+    pub health: Option<Health>,
     pub registry: Arc<Registry>,
 }
 
@@ -60,8 +63,16 @@ async fn get_intent(State(state): State<ApiState>, Path(hash): Path<String>) -> 
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     if let Some(store) = &state.store {
-        match store.state(&hash) {
-            Ok(Some(s)) => return (StatusCode::OK, Json(relay_status(hash, s))).into_response(),
+        let found = store.record(&hash).and_then(|r| match r {
+            Some(record) => Ok(Some(Err(record))),
+            None => store.state(&hash).map(|s| s.map(Ok)),
+        });
+        match found {
+            Ok(Some(Ok(ended))) => return (StatusCode::OK, Json(relay_status(hash, ended))).into_response(),
+            Ok(Some(Err(active))) => {
+                let halt = state.health.as_ref().and_then(Health::halted);
+                return (StatusCode::OK, Json(active_status(hash, active, halt))).into_response();
+            }
             Ok(None) => {}
             Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
         }
@@ -84,13 +95,39 @@ async fn metrics(State(state): State<ApiState>) -> Response {
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
 }
 
+async fn health(State(state): State<ApiState>) -> Response {
+    let halt = state.health.as_ref().and_then(Health::halted);
+    let relayer = state.health.is_some();
+    match halt {
+        None => (StatusCode::OK, Json(RelayHealth { status: "ok".into(), relayer, code: None, detail: None })).into_response(),
+        Some(h) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(RelayHealth { status: "halted".into(), relayer, code: Some(h.code.into()), detail: Some(h.detail) }),
+        )
+            .into_response(),
+    }
+}
+
+/// An intent the relayer still holds: pending, with what it waits for when anything.
+fn active_status(intent_hash: IntentHash, record: Record, halt: Option<crate::relayer::Halt>) -> RelayStatus {
+    let mut status = relay_status(intent_hash, record.state);
+    if status.status == RelayState::Pending && status.code.is_none() {
+        if let Some(h) = halt {
+            (status.code, status.reason) = (Some(h.code.into()), Some(h.detail));
+        } else if let Some(w) = record.waiting_for {
+            (status.code, status.reason) = (Some(w.code), Some(w.detail));
+        }
+    }
+    status
+}
+
 /// The relayer's record as the API shape the dApp reads (`outpost_protocol::abi::relay`).
 fn relay_status(intent_hash: IntentHash, state: crate::relayer::store::State) -> RelayStatus {
     use crate::relayer::store::State;
     let (status, tx_hash, code, reason) = match state {
         State::Pending => (RelayState::Pending, None, None, None),
         State::Submitted { tx_hash } => (RelayState::Pending, Some(tx_hash), None, None),
-        State::Executed { tx_hash } => (RelayState::Executed, Some(tx_hash), None, None),
+        State::Executed { tx_hash } => (RelayState::Executed, tx_hash, None, None),
         State::Failed { code, reason, tx_hash } => (RelayState::Failed, tx_hash, Some(code), Some(reason)),
     };
     RelayStatus { intent_hash, status, tx_hash, code, reason }
@@ -113,6 +150,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/intents", post(post_intent))
         .route("/intents/{hash}", get(get_intent))
         .route("/metrics", get(metrics))
+        .route("/health", get(health))
         // A signed intent is at most a gossip message; refuse bigger bodies before reading them.
         .layer(DefaultBodyLimit::max(MAX_GOSSIP_MESSAGE_BYTES))
         .layer(axum::middleware::from_fn(cors))

@@ -46,16 +46,27 @@ pub struct RelayerMetrics {
     pub batches: Family<Labels, Counter>,
     pub intents: Family<Labels, Counter>,
     pub rpc_retries: Counter,
+    pub rpc_errors: Family<Labels, Counter>,
+    pub halted: Gauge,
 }
 
 impl RelayerMetrics {
     pub fn register(registry: &mut Registry) -> Self {
-        let m = RelayerMetrics { pending: Gauge::default(), batches: Family::default(), intents: Family::default(), rpc_retries: Counter::default() };
+        let m = RelayerMetrics {
+            pending: Gauge::default(),
+            batches: Family::default(),
+            intents: Family::default(),
+            rpc_retries: Counter::default(),
+            rpc_errors: Family::default(),
+            halted: Gauge::default(),
+        };
         let r = registry.sub_registry_with_prefix("outpost_relayer");
         r.register("pending", "Intents waiting to be submitted", m.pending.clone());
         r.register("batches", "execute_intents transactions, by outcome", m.batches.clone());
         r.register("intents", "Intents settled, by outcome", m.intents.clone());
         r.register("rpc_retries", "RPC calls retried after a transient error", m.rpc_retries.clone());
+        r.register("rpc_errors", "RPC calls that failed for good, by kind (transient: out of retries; permanent: refused)", m.rpc_errors.clone());
+        r.register("halted", "1 while the relayer's own account or key cannot submit (see /health)", m.halted.clone());
         m
     }
 }

@@ -180,3 +180,49 @@ async fn a_relayer_killed_with_sigkill_loses_nothing() {
     assert_eq!(chain.sent.len(), 1);
     assert_eq!(chain.sent[0].items, 3);
 }
+
+/// A relayer whose own key the chain refuses (a function-call key given a deposit, as on a real
+/// node before "who pays") says so on `/health`, on each intent's status and in its metrics, and
+/// keeps the intents.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_relayer_key_shows_on_health_statuses_and_metrics() {
+    let chain = new_chain();
+    chain.lock().unwrap().refuse_key = true;
+    let url = mock_rpc(chain.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path());
+    let store = dir.path().join("relayer.redb");
+    let args = ["--relayer", "--rpc-url", &url, "--relayer-key-file", key.to_str().unwrap(), "--store", store.to_str().unwrap()];
+    let port = free_port();
+    let (mut relayer, _) = start(dir.path(), port, &args);
+    let (status, body) = http(port, "GET", "/health", "").await;
+    assert_eq!((status, body.contains("\"ok\"")), (200, true), "{body}");
+
+    let (status, body) = http(port, "POST", "/intents", &json(&valid_intent(70))).await;
+    assert_eq!(status, 202, "{body}");
+    let hash = serde_json::from_str::<serde_json::Value>(&body).unwrap()["intent_hash"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let health = loop {
+        let (status, body) = http(port, "GET", "/health", "").await;
+        if status == 503 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "never reported halted: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "halted");
+    assert_eq!(health["code"], "RELAYER_KEY_REJECTED");
+    assert!(health["detail"].as_str().unwrap().contains("DepositWithFunctionCall"), "{health}");
+    let (_, body) = http(port, "GET", &format!("/intents/{hash}"), "").await;
+    let st: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((st["status"].as_str(), st["code"].as_str()), (Some("pending"), Some("RELAYER_KEY_REJECTED")), "{body}");
+    let (_, metrics) = http(port, "GET", "/metrics", "").await;
+    assert!(metrics.contains("outpost_relayer_halted 1"), "{metrics}");
+    assert!(metrics.contains("outpost_relayer_rpc_errors_total{kind=\"permanent\"} 1"), "{metrics}");
+    // Halted means quiet: one refused send, not a retry storm.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(chain.lock().unwrap().calls["send_tx"], 1);
+    relayer.kill().unwrap();
+    relayer.wait().unwrap();
+}

@@ -5,8 +5,10 @@
 //! `simulate_intents`, view_access_key), `send_tx` and `tx` in nearcore's JSON shapes (built from
 //! near-primitives / near-jsonrpc-primitives types, so the real client parses them) and keeps a
 //! toy ledger of used intent hashes. It proves what the relayer does with those answers: batching
-//! by gas, dropping what simulation rejects, attaching the simulated deposit, re-signing on nonce
-//! and expiry errors, retrying transient failures, and recovering from its store after a crash.
+//! by gas, ending only what no later state can cure and re-checking the rest until the deadline,
+//! telling an executed intent from a cancelled one when its nonce is spent, attaching the
+//! simulated deposit, re-signing on nonce and expiry errors, retrying transient failures, halting
+//! (and saying so) when its own key is refused, and recovering from its store after a crash.
 
 mod mock_rpc;
 
@@ -31,6 +33,8 @@ fn relayer(url: &str, store: Arc<Store>) -> (Relayer<RpcChainClient, StatusLog>,
     config.retry = RetryConfig { attempts: 4, initial_backoff: Duration::from_millis(10), max_backoff: Duration::from_millis(50) };
     config.batch_delay = Duration::from_millis(20);
     config.status_poll = Duration::from_millis(10);
+    config.recheck = (Duration::from_millis(40), Duration::from_millis(160));
+    config.halt_backoff = (Duration::from_millis(150), Duration::from_millis(600));
     let chain = RpcChainClient::new(url, contract, signer, key.public_key());
     let log = StatusLog::default();
     (Relayer::new(config, chain, store, log.clone()), log)
@@ -94,32 +98,134 @@ async fn batches_by_gas_and_attaches_the_simulated_deposit() {
 }
 
 #[tokio::test]
-async fn drops_items_that_simulation_rejects_and_submits_the_rest() {
+async fn a_curable_failure_waits_and_a_permanent_one_ends_at_once() {
     let (chain, url, _dir, store) = setup().await;
     let intents: Vec<SignedIntent> = (200..205).map(valid_intent).collect();
+    let (broke, forged) = (hash_of(&intents[1]), hash_of(&intents[3]));
     {
         let mut c = chain.lock().unwrap();
-        c.fail_simulation.insert(hash_of(&intents[1]));
-        c.fail_simulation.insert(hash_of(&intents[3]));
+        // No balance yet (the deposit is still on its way): a later state cures it.
+        c.fail_simulation.insert(broke);
+        // A bad signature: nothing ever will.
+        c.reject.insert(forged, "SIGNATURE_INVALID");
     }
     enqueue(&store, &intents);
     let (mut relayer, log) = relayer(&url, store.clone());
-    assert_eq!(relayer.settle_once().await.unwrap(), 5);
-    let chain = chain.lock().unwrap();
-    assert_eq!(chain.sent.len(), 1);
-    assert_eq!((chain.sent[0].items, chain.sent[0].deposit), (3, 3 * DEPOSIT_PER_ITEM), "deposit from re-simulating exactly the batch sent");
-    // Simulated twice: the full batch, then the 3 that passed.
-    assert_eq!(chain.calls["call_function"], 2);
+    assert_eq!(relayer.settle_once().await.unwrap(), 4, "3 executed, 1 failed for good, 1 waiting");
+    {
+        let c = chain.lock().unwrap();
+        assert_eq!(c.sent.len(), 1);
+        assert_eq!((c.sent[0].items, c.sent[0].deposit), (3, 3 * DEPOSIT_PER_ITEM), "deposit from re-simulating exactly the batch sent");
+        // Simulated twice: the full batch, then the 3 that passed.
+        assert_eq!(c.calls["call_function"], 2);
+    }
     let st = statuses(&log);
+    assert!(matches!(&st[&forged], IntentStatus::Failed { code, .. } if code == "SIGNATURE_INVALID"));
+    assert!(!st.contains_key(&broke), "nothing is announced for an intent that may still execute");
+    let record = store.record(&broke).unwrap().expect("still held");
+    assert_eq!(record.state, IntentState::Pending);
+    assert_eq!(record.waiting_for.as_ref().map(|w| w.code.as_str()), Some("INSUFFICIENT_BALANCE"));
+    assert!(record.not_before_ns > outpost_p2p::validate::now_ns(), "re-checked after a back-off, not every round");
+    // Checked again before the back-off ends: not even simulated.
+    let calls = chain.lock().unwrap().calls["call_function"];
+    assert_eq!(relayer.settle_once().await.unwrap(), 0);
+    assert_eq!(chain.lock().unwrap().calls["call_function"], calls);
+
+    // The deposit lands: the next check after the back-off settles it.
+    chain.lock().unwrap().fail_simulation.remove(&broke);
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(relayer.settle_once().await.unwrap(), 1);
+    assert!(matches!(statuses(&log)[&broke], IntentStatus::Executed { .. }));
     for (i, s) in intents.iter().enumerate() {
-        let status = &st[&hash_of(s)];
-        if i == 1 || i == 3 {
-            assert_eq!(status, &IntentStatus::Failed { code: "INSUFFICIENT_BALANCE".into(), reason: "the balance is too low".into() });
-            assert!(!chain.used.contains(&hash_of(s)));
-        } else {
-            assert!(matches!(status, IntentStatus::Executed { .. }));
+        if i != 3 {
+            assert!(matches!(statuses(&log)[&hash_of(s)], IntentStatus::Executed { .. }), "intent {i}");
         }
     }
+}
+
+#[tokio::test]
+async fn an_intent_that_waits_past_its_deadline_ends_expired_with_what_it_waited_for() {
+    let (chain, url, _dir, store) = setup().await;
+    let short = outpost_p2p::testkit::intent_for(outpost_p2p::testkit::CONTRACT, 900, 1);
+    let h = hash_of(&short);
+    chain.lock().unwrap().fail_simulation.insert(h);
+    enqueue(&store, std::slice::from_ref(&short));
+    let (mut relayer, log) = relayer(&url, store.clone());
+    assert_eq!(relayer.settle_once().await.unwrap(), 0);
+    assert!(statuses(&log).is_empty());
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(relayer.settle_once().await.unwrap(), 1);
+    match &statuses(&log)[&h] {
+        IntentStatus::Failed { code, reason } => {
+            assert_eq!(code, "DEADLINE_EXPIRED");
+            assert!(reason.contains("INSUFFICIENT_BALANCE"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(chain.lock().unwrap().sent.is_empty());
+}
+
+#[tokio::test]
+async fn a_spent_nonce_is_looked_up_before_anything_is_announced() {
+    let (chain, url, _dir, store) = setup().await;
+    let intents: Vec<SignedIntent> = (950..953).map(valid_intent).collect();
+    let [elsewhere, spent, cancelled] = [&intents[0], &intents[1], &intents[2]].map(hash_of);
+    {
+        let mut c = chain.lock().unwrap();
+        // Another relayer executed this very intent.
+        c.nonces.insert(nonce_key(&intents[0]), Some(elsewhere));
+        // The signer used the nonce for a different intent.
+        c.nonces.insert(nonce_key(&intents[1]), Some(hash_of(&valid_intent(9_999))));
+        // The signer cancelled it.
+        c.nonces.insert(nonce_key(&intents[2]), None);
+    }
+    enqueue(&store, &intents);
+    let (mut relayer, log) = relayer(&url, store.clone());
+    assert_eq!(relayer.settle_once().await.unwrap(), 3);
+    assert!(chain.lock().unwrap().sent.is_empty());
+    assert_eq!(chain.lock().unwrap().calls["call_function"], 1 + 3, "one simulation, one nonce_status each");
+    assert_eq!(store.state(&elsewhere).unwrap(), Some(IntentState::Executed { tx_hash: None }), "executed, by the chain's word");
+    let st = statuses(&log);
+    assert!(!st.contains_key(&elsewhere), "its sender announces it, with the transaction");
+    for h in [spent, cancelled] {
+        assert!(matches!(&st[&h], IntentStatus::Failed { code, .. } if code == "NONCE_USED"), "{:?}", st.get(&h));
+    }
+    assert!(matches!(&st[&spent], IntentStatus::Failed { reason, .. } if reason.contains("another intent")));
+    assert!(matches!(&st[&cancelled], IntentStatus::Failed { reason, .. } if reason.contains("cancelled")));
+}
+
+#[tokio::test]
+async fn a_refused_relayer_key_halts_submission_keeps_the_intents_and_resumes() {
+    let (chain, url, _dir, store) = setup().await;
+    chain.lock().unwrap().refuse_key = true;
+    let intents: Vec<SignedIntent> = (960..963).map(valid_intent).collect();
+    enqueue(&store, &intents);
+    let (mut relayer, log) = relayer(&url, store.clone());
+    let health = relayer.health();
+    let e = relayer.settle_once().await.unwrap_err();
+    assert!(e.to_string().contains("DepositWithFunctionCall"), "{e}");
+    let halt = health.halted().expect("halted");
+    assert_eq!(halt.code, "RELAYER_KEY_REJECTED");
+    assert!(halt.detail.contains("DepositWithFunctionCall"));
+    assert_eq!(chain.lock().unwrap().calls["send_tx"], 1, "a permanent refusal is not retried as transient");
+    // While halted: no hammering, nothing lost, nothing announced, no attempt counted.
+    assert_eq!(relayer.settle_once().await.unwrap(), 0);
+    assert_eq!(chain.lock().unwrap().calls["send_tx"], 1);
+    assert_eq!(store.pending_count().unwrap(), 3);
+    assert!(store.pending().unwrap().iter().all(|(_, r)| r.attempts == 0));
+    assert!(statuses(&log).is_empty());
+    // Still refused after the back-off: halted again, for longer.
+    tokio::time::sleep(Duration::from_millis(160)).await;
+    assert!(relayer.settle_once().await.is_err());
+    let again = health.halted().expect("still halted");
+    assert_eq!(again.since_ns, halt.since_ns);
+    assert!(again.retry_at_ns - outpost_p2p::validate::now_ns() > 200_000_000, "the back-off doubled");
+    // The operator fixes the key: the next try settles everything and clears the halt.
+    chain.lock().unwrap().refuse_key = false;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(relayer.settle_once().await.unwrap(), 3);
+    assert!(health.halted().is_none());
+    assert!(statuses(&log).values().all(|s| matches!(s, IntentStatus::Executed { .. })));
 }
 
 #[tokio::test]
@@ -202,7 +308,7 @@ fn store_states(dir: &Path) -> Vec<(IntentHash, IntentState)> {
 }
 
 #[tokio::test]
-async fn a_failing_item_in_a_sent_batch_fails_alone_and_the_rest_is_retried() {
+async fn a_failing_item_in_a_sent_batch_waits_alone_and_the_rest_is_retried() {
     // The chain changed between simulation and execution (another relayer spent the balance).
     let (chain, url, _dir, store) = setup().await;
     let intents: Vec<SignedIntent> = (700..704).map(valid_intent).collect();
@@ -214,14 +320,20 @@ async fn a_failing_item_in_a_sent_batch_fails_alone_and_the_rest_is_retried() {
     for _ in 0..4 {
         settled += relayer.settle_once().await.unwrap();
     }
-    assert_eq!(settled, 4);
+    assert_eq!(settled, 3);
     let st = statuses(&log);
-    assert!(matches!(&st[&h2], IntentStatus::Failed { code, .. } if code == "INSUFFICIENT_BALANCE"));
+    assert!(!st.contains_key(&h2), "a failure a later state may cure ends nothing");
+    assert_eq!(store.record(&h2).unwrap().unwrap().waiting_for.unwrap().code, "INSUFFICIENT_BALANCE");
     for (i, s) in intents.iter().enumerate() {
         if i != 2 {
             assert!(matches!(st[&hash_of(s)], IntentStatus::Executed { .. }), "intent {i}");
         }
     }
+    // The balance comes back: it executes.
+    chain.lock().unwrap().fail_execution.remove(&h2);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(relayer.settle_once().await.unwrap(), 1);
+    assert!(matches!(statuses(&log)[&h2], IntentStatus::Executed { .. }));
 }
 
 #[tokio::test]

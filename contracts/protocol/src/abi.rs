@@ -20,6 +20,21 @@ pub mod methods {
     pub const GET_BALANCES: &str = "get_balances";
     pub const PUBLIC_KEYS_OF: &str = "public_keys_of";
     pub const CONFIG: &str = "config";
+    pub const NONCE_STATUS: &str = "nonce_status";
+}
+
+/// `nonce_status(account_id, nonce)`: what became of one of an account's nonces. It tells an
+/// intent that executed from one whose nonce was spent by another intent or cancelled, which
+/// `NONCE_USED` alone cannot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum NonceStatus {
+    /// Not used (or pruned after its expiry, when no intent with it can execute any more).
+    Unused,
+    /// Used by the intent with this hash, which executed.
+    Executed { intent_hash: IntentHash },
+    /// Cancelled by `invalidate_nonces`.
+    Cancelled,
 }
 
 /// The verdict on one item, with a stable code when it failed.
@@ -168,6 +183,22 @@ pub mod relay {
         Failed,
     }
 
+    /// `GET /health`: 200 with `ok`, or 503 with `halted` and why (the relayer's own account or
+    /// key cannot submit; intents it holds stay pending until it can).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RelayHealth {
+        /// `ok` or `halted`.
+        pub status: String,
+        /// Whether this node settles intents at all.
+        pub relayer: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub detail: Option<String>,
+    }
+
+    /// `GET /intents/{hash}`. A pending intent may carry `code`/`reason`: what it waits for (a
+    /// check a later state may cure, or the relayer being halted).
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct RelayStatus {
         pub intent_hash: IntentHash,

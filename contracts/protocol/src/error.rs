@@ -81,6 +81,40 @@ codes! {
     Paused => "PAUSED", "the contract is paused";
 }
 
+/// What a failed check means for an intent that could be tried again on a later chain state
+/// (relayers re-check "not now" failures until the deadline; the dApp shows them as waiting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// No later state can cure it (a bad signature, a stateless rule, a passed deadline).
+    Never,
+    /// A later state may: a deposit lands, a key is registered, the contract is unpaused.
+    Later,
+    /// The nonce is spent: ask the chain whether by this very intent (then it executed) or by
+    /// another one or a cancellation (then it never will).
+    CheckNonce,
+}
+
+impl ErrorCode {
+    /// Whether a later chain state can make an intent that failed with this code pass. The
+    /// match is exhaustive on purpose: a new code must decide.
+    pub const fn retry(self) -> Retry {
+        use ErrorCode::*;
+        match self {
+            MessageTooLarge | MessageMalformed | CallbackUrlTooLong | InvalidPublicKey | InvalidSignatureEncoding
+            | InvalidSecretKey | InvalidNonce | InvalidAccountId | InvalidAmount | InvalidToken | InvalidDeadline
+            | SignatureInvalid | WrongRecipient | DeadlineExpired | NoActions | TooManyActions | ZeroAmount
+            | MemoTooLong | SelfTransfer | EmptyTokenDiff | TokenDiffOneSided | TooManyTokens | NoNonces
+            | TooManyNonces | ImplicitKeyFixed => Retry::Never,
+            NonceUsed => Retry::CheckNonce,
+            // Time cures a deadline that is still too far; the rest are ledger or batch states.
+            DeadlineTooFar | KeyNotAuthorized | BatchEmpty | BatchTooLarge | DiffNotBalanced
+            | InsufficientBalance | BalanceOverflow | KeyAlreadyExists | KeyNotFound | TooManyKeys
+            | MalformedDepositMessage | NotOwner | DepositRequired | EventsTooLarge
+            | InsufficientStorageDeposit | Paused => Retry::Later,
+        }
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

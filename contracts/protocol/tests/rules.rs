@@ -294,3 +294,18 @@ fn actions_decode_strictly() {
         assert!(err.contains(why), "{bad}: {err}");
     }
 }
+
+/// A relayer ends an intent only on a failure no later state can cure (issue: a payment made
+/// right after its deposit was failed for good on one stale simulation).
+#[test]
+fn only_incurable_failures_are_final() {
+    use outpost_protocol::error::Retry;
+    use outpost_protocol::ErrorCode::*;
+    for code in [SignatureInvalid, WrongRecipient, DeadlineExpired, MessageMalformed, ZeroAmount, SelfTransfer] {
+        assert_eq!(code.retry(), Retry::Never, "{code}");
+    }
+    for code in [InsufficientBalance, KeyNotAuthorized, Paused, InsufficientStorageDeposit, DeadlineTooFar, DiffNotBalanced] {
+        assert_eq!(code.retry(), Retry::Later, "{code}");
+    }
+    assert_eq!(NonceUsed.retry(), Retry::CheckNonce, "a spent nonce may mean it executed");
+}

@@ -18,7 +18,7 @@ mod native {
     use outpost_p2p::node::{self, NodeConfig};
     use outpost_p2p::relayer::chain::RpcChainClient;
     use outpost_p2p::relayer::store::Store;
-    use outpost_p2p::relayer::{GasConfig, Relayer, RelayerConfig, TGAS};
+    use outpost_p2p::relayer::{GasConfig, Health, Relayer, RelayerConfig, TGAS};
     use prometheus_client::registry::Registry;
     use std::net::SocketAddr;
     use std::path::{Path, PathBuf};
@@ -157,14 +157,16 @@ mod native {
         let node = node::spawn(config, &mut registry, relayer.as_ref().map(|_| sink)).await.map_err(|e| e.to_string())?;
         tracing::info!(peer_id = %node.peer_id(), topic = %outpost_protocol::gossip::intents_topic(&args.chain_id, &args.contract), "node started");
         let store = relayer.as_ref().map(|(_, _, s, _)| s.clone());
-        let bound = http::serve(args.http, ApiState { node: node.clone(), store, registry: Arc::new(registry) })
+        let health = relayer.as_ref().map(|_| Health::default());
+        let api = ApiState { node: node.clone(), store, health: health.clone(), registry: Arc::new(registry) };
+        let bound = http::serve(args.http, api)
             .await
             .map_err(|e| format!("--http {}: {e}", args.http))?;
-        tracing::info!(address = %bound, "HTTP API: POST /intents, GET /intents/{{hash}}, GET /metrics");
+        tracing::info!(address = %bound, "HTTP API: POST /intents, GET /intents/{{hash}}, GET /health, GET /metrics");
 
         let relayer_task = relayer.map(|(rc, chain, store, metrics)| {
             tracing::info!(account = %rc.signer_id, "relayer mode");
-            let relayer = Relayer::new(rc, chain, store, node.clone()).with_metrics(metrics);
+            let relayer = Relayer::new(rc, chain, store, node.clone()).with_metrics(metrics).with_health(health.clone().unwrap_or_default());
             tokio::spawn(relayer.run(intake))
         });
         match relayer_task {

@@ -11,8 +11,8 @@ use near_primitives::hash::CryptoHash;
 use near_primitives::transaction::SignedTransaction;
 use near_primitives::types::{AccountId, BlockReference, Finality, FunctionArgs};
 use near_primitives::views::{FinalExecutionOutcomeViewEnum, FinalExecutionStatus, QueryRequest, TxExecutionStatus};
-use outpost_protocol::abi::{methods as abi_methods, BatchFailure, SimulationReport};
-use outpost_protocol::{IntentHash, SignedIntent};
+use outpost_protocol::abi::{methods as abi_methods, BatchFailure, NonceStatus, SimulationReport};
+use outpost_protocol::{IntentHash, Nonce, SignedIntent};
 use std::future::Future;
 
 /// Why a chain call failed, sorted by what the relayer does about it.
@@ -25,8 +25,25 @@ pub enum ChainError {
     InvalidNonce { ak_nonce: u64 },
     /// The block hash in the transaction is too old: re-sign with a fresh one.
     Expired,
-    /// Anything else (bad request, contract view failed, key lacks permission): not retried.
+    /// The nonce is ahead of what the chain accepts yet (our cached nonce ran ahead): re-sign
+    /// with the access key's own.
+    NonceTooLarge,
+    /// The relayer's own account or key cannot send this (a function-call key given a deposit or
+    /// another method, a deleted key, no NEAR for gas, wrong network). Permanent until the
+    /// operator acts: the relayer halts submissions, keeps the intents and says so.
+    Relayer(String),
+    /// This transaction is invalid as built (too large, too much gas): the batch's fault, not
+    /// the intents' one by one nor the relayer's.
+    TxInvalid(String),
+    /// Anything else the node refused (bad request, a view that failed): not retried.
     Rejected(String),
+}
+
+impl ChainError {
+    /// Permanent errors that no retry of the same call can fix.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, ChainError::Relayer(_) | ChainError::TxInvalid(_) | ChainError::Rejected(_))
+    }
 }
 
 impl std::fmt::Display for ChainError {
@@ -35,6 +52,9 @@ impl std::fmt::Display for ChainError {
             ChainError::Transient(e) => write!(f, "transient RPC error: {e}"),
             ChainError::InvalidNonce { ak_nonce } => write!(f, "invalid nonce (access key nonce is {ak_nonce})"),
             ChainError::Expired => f.write_str("transaction expired (block hash too old)"),
+            ChainError::NonceTooLarge => f.write_str("transaction nonce too large"),
+            ChainError::Relayer(e) => write!(f, "the relayer's account or key cannot submit: {e}"),
+            ChainError::TxInvalid(e) => write!(f, "invalid transaction: {e}"),
             ChainError::Rejected(e) => write!(f, "rejected: {e}"),
         }
     }
@@ -61,7 +81,10 @@ pub enum TxOutcome {
 }
 
 pub trait ChainClient: Send + Sync + 'static {
-    /// `simulate_intents` view on the intents contract.
+    /// `nonce_status` view: whether a nonce was spent by an intent that executed (and which).
+    fn nonce_status(&self, account: &str, nonce: &Nonce) -> impl Future<Output = Result<NonceStatus, ChainError>> + Send;
+    /// `simulate_intents` view on the intents contract, on the latest (optimistic) state: a
+    /// deposit the user just made is visible at once.
     fn simulate(&self, batch: &[SignedIntent]) -> impl Future<Output = Result<SimulationReport, ChainError>> + Send;
     fn access_key(&self) -> impl Future<Output = Result<AccessKeyState, ChainError>> + Send;
     /// Sends a signed transaction and waits until it is final (or the node times out).
@@ -106,13 +129,30 @@ fn classify<E: std::fmt::Debug>(e: JsonRpcError<E>, handler: impl FnOnce(E) -> C
     }
 }
 
-fn tx_error(e: RpcTransactionError) -> ChainError {
+/// Sorts nearcore's transaction errors: who can fix it, and whether waiting helps.
+pub fn tx_error(e: RpcTransactionError) -> ChainError {
+    use InvalidTxError::*;
     match e {
-        RpcTransactionError::InvalidTransaction { context: InvalidTxError::InvalidNonce { ak_nonce, .. } } => {
-            ChainError::InvalidNonce { ak_nonce }
-        }
-        RpcTransactionError::InvalidTransaction { context: InvalidTxError::Expired } => ChainError::Expired,
-        RpcTransactionError::InvalidTransaction { context } => ChainError::Rejected(format!("invalid transaction: {context:?}")),
+        RpcTransactionError::InvalidTransaction { context } => match context {
+            InvalidNonce { ak_nonce, .. } => ChainError::InvalidNonce { ak_nonce },
+            Expired => ChainError::Expired,
+            NonceTooLarge { .. } => ChainError::NonceTooLarge,
+            ShardCongested { .. } | ShardStuck { .. } | StorageError(_) => ChainError::Transient(format!("{context:?}")),
+            CostOverflow | ActionsValidation(_) | TransactionSizeExceeded { .. } | InvalidReceiverId { .. } => {
+                ChainError::TxInvalid(format!("{context:?}"))
+            }
+            InvalidAccessKeyError(_)
+            | InvalidSignerId { .. }
+            | SignerDoesNotExist { .. }
+            | InvalidSignature
+            | NotEnoughBalance { .. }
+            | LackBalanceForState { .. }
+            | InvalidChain
+            | InvalidTransactionVersion
+            | InvalidNonceIndex { .. }
+            | NotEnoughGasKeyBalance { .. }
+            | NotEnoughBalanceForDeposit { .. } => ChainError::Relayer(format!("{context:?}")),
+        },
         RpcTransactionError::UnknownTransaction { .. } => ChainError::Rejected("unknown transaction".into()),
         other => ChainError::Transient(other.to_string()),
     }
@@ -146,14 +186,17 @@ pub fn outcome_of(tx_hash: CryptoHash, response: Option<FinalExecutionOutcomeVie
     }
 }
 
-impl ChainClient for RpcChainClient {
-    async fn simulate(&self, batch: &[SignedIntent]) -> Result<SimulationReport, ChainError> {
-        let args = serde_json::to_vec(&serde_json::json!({ "signed": batch })).map_err(|e| ChainError::Rejected(e.to_string()))?;
+impl RpcChainClient {
+    /// Calls a view of the intents contract on the latest (optimistic) state and decodes its JSON.
+    async fn view<T: serde::de::DeserializeOwned>(&self, method: &str, args: serde_json::Value) -> Result<T, ChainError> {
+        let args = serde_json::to_vec(&args).map_err(|e| ChainError::Rejected(e.to_string()))?;
         let request = methods::query::RpcQueryRequest {
-            block_reference: BlockReference::Finality(Finality::Final),
+            // Optimistic, not final: the state a transaction sent now will run on. A final view
+            // lags by a couple of blocks and misses a deposit made a moment ago.
+            block_reference: BlockReference::Finality(Finality::None),
             request: QueryRequest::CallFunction {
                 account_id: self.contract.clone(),
-                method_name: abi_methods::SIMULATE_INTENTS.to_owned(),
+                method_name: method.to_owned(),
                 args: FunctionArgs::from(args),
             },
         };
@@ -169,9 +212,19 @@ impl ChainClient for RpcChainClient {
         })?;
         match response.kind {
             QueryResponseKind::CallResult(result) => serde_json::from_slice(&result.result)
-                .map_err(|e| ChainError::Rejected(format!("simulate_intents returned an unexpected shape: {e}"))),
-            _ => Err(ChainError::Rejected("simulate_intents: not a call result".into())),
+                .map_err(|e| ChainError::Rejected(format!("{method} returned an unexpected shape: {e}"))),
+            _ => Err(ChainError::Rejected(format!("{method}: not a call result"))),
         }
+    }
+}
+
+impl ChainClient for RpcChainClient {
+    async fn simulate(&self, batch: &[SignedIntent]) -> Result<SimulationReport, ChainError> {
+        self.view(abi_methods::SIMULATE_INTENTS, serde_json::json!({ "signed": batch })).await
+    }
+
+    async fn nonce_status(&self, account: &str, nonce: &Nonce) -> Result<NonceStatus, ChainError> {
+        self.view(abi_methods::NONCE_STATUS, serde_json::json!({ "account_id": account, "nonce": nonce })).await
     }
 
     async fn access_key(&self) -> Result<AccessKeyState, ChainError> {
@@ -183,7 +236,7 @@ impl ChainClient for RpcChainClient {
             classify(e, |h| match h {
                 near_jsonrpc_primitives::types::query::RpcQueryError::UnknownAccessKey { .. }
                 | near_jsonrpc_primitives::types::query::RpcQueryError::UnknownAccount { .. } => {
-                    ChainError::Rejected(h.to_string())
+                    ChainError::Relayer(h.to_string())
                 }
                 other => ChainError::Transient(other.to_string()),
             })

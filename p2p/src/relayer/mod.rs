@@ -4,6 +4,12 @@
 //!
 //! One batch is in flight at a time: the access key's nonces must be used in order, and batches
 //! are large enough (up to 300 TGas) that parallel submission would buy little.
+//!
+//! Only the chain's word ends an intent, and only a word no later state can change: a check
+//! that fails for now (no balance yet, key not registered yet, paused) keeps the intent pending
+//! and re-checked with back-off until its deadline ([`ErrorCode::retry`]); a spent nonce is
+//! looked up (`nonce_status`) to tell "executed" from "cancelled". Errors of the relayer's own
+//! account or key halt submissions, keep every intent, and show on `/health` and in metrics.
 
 pub mod chain;
 pub mod store;
@@ -15,14 +21,15 @@ use near_primitives::action::{Action as TxAction, FunctionCallAction};
 use near_primitives::hash::CryptoHash;
 use near_primitives::transaction::{SignedTransaction, Transaction, TransactionV0};
 use near_primitives::types::{AccountId, Gas};
-use outpost_protocol::abi::{methods, BatchFailure, ItemResult};
+use outpost_protocol::abi::{methods, BatchFailure, ItemResult, NonceStatus};
+use outpost_protocol::error::Retry;
 use outpost_protocol::gossip::IntentStatus;
 use outpost_protocol::limits::MAX_BATCH_SIZE;
 use outpost_protocol::{Action, ErrorCode, IntentHash, SignedIntent};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use store::{Record, State, Store, StoreError};
+use store::{Record, State, Store, StoreError, Waiting};
 use tokio::sync::mpsc;
 
 pub const TGAS: u64 = 1_000_000_000_000;
@@ -99,6 +106,11 @@ pub struct RelayerConfig {
     pub batch_delay: Duration,
     /// How long to wait for a transaction to become final before asking again.
     pub status_poll: Duration,
+    /// Back-off for an intent that failed a check a later state may cure: doubles from the
+    /// first to the second value, and ends at the intent's deadline.
+    pub recheck: (Duration, Duration),
+    /// Back-off while the relayer's own account or key cannot submit (doubling, up to the cap).
+    pub halt_backoff: (Duration, Duration),
 }
 
 impl RelayerConfig {
@@ -112,6 +124,8 @@ impl RelayerConfig {
             max_attempts: 3,
             batch_delay: Duration::from_millis(500),
             status_poll: Duration::from_secs(2),
+            recheck: (Duration::from_secs(1), Duration::from_secs(60)),
+            halt_backoff: (Duration::from_secs(30), Duration::from_secs(300)),
         }
     }
 }
@@ -165,14 +179,49 @@ impl StatusSink for StatusLog {
     }
 }
 
+/// Why the relayer is not submitting, for `/health` and intents' statuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Halt {
+    /// `RELAYER_KEY_REJECTED` (its account or key cannot submit) or `RPC_REJECTED`.
+    pub code: &'static str,
+    pub detail: String,
+    pub since_ns: u64,
+    /// When submission is tried again.
+    pub retry_at_ns: u64,
+    halts: u32,
+}
+
+/// The relayer's health, shared with the HTTP API.
+#[derive(Clone, Debug, Default)]
+pub struct Health(Arc<std::sync::Mutex<Option<Halt>>>);
+
+impl Health {
+    pub fn halted(&self) -> Option<Halt> {
+        self.0.lock().expect("health").clone()
+    }
+}
+
 pub struct Relayer<C, S> {
     config: RelayerConfig,
     chain: C,
     store: Arc<Store>,
     status: S,
     metrics: Option<RelayerMetrics>,
+    health: Health,
     /// The next nonce to use; refreshed from the chain when unknown or rejected.
     next_nonce: Option<u64>,
+}
+
+/// What to do with an intent that failed a check, by the chain's word.
+enum Verdict {
+    /// It can never pass: end it as failed.
+    Fail(Waiting),
+    /// A later state may cure it: keep it pending, re-check after a back-off.
+    NotNow(Waiting),
+}
+
+fn why(code: ErrorCode, detail: impl Into<String>) -> Waiting {
+    Waiting { code: code.as_str().to_owned(), detail: detail.into() }
 }
 
 fn failed(code: &str, reason: impl Into<String>) -> IntentStatus {
@@ -181,7 +230,18 @@ fn failed(code: &str, reason: impl Into<String>) -> IntentStatus {
 
 impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     pub fn new(config: RelayerConfig, chain: C, store: Arc<Store>, status: S) -> Self {
-        Relayer { config, chain, store, status, metrics: None, next_nonce: None }
+        Relayer { config, chain, store, status, metrics: None, health: Health::default(), next_nonce: None }
+    }
+
+    /// Reports halts into `health` (the HTTP API serves it).
+    pub fn with_health(mut self, health: Health) -> Self {
+        self.health = health;
+        self
+    }
+
+    /// The relayer's health, to serve on the HTTP API.
+    pub fn health(&self) -> Health {
+        self.health.clone()
     }
 
     pub fn with_metrics(mut self, metrics: RelayerMetrics) -> Self {
@@ -212,7 +272,13 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                     backoff = (backoff * 2).min(self.config.retry.max_backoff);
                     attempt += 1;
                 }
-                other => return other,
+                other => {
+                    if let (Err(e), Some(m)) = (&other, &self.metrics) {
+                        let kind = if e.is_permanent() { "permanent" } else { "transient" };
+                        m.rpc_errors.get_or_create(&vec![("kind".into(), kind.into())]).inc();
+                    }
+                    return other;
+                }
             }
         }
     }
@@ -282,22 +348,24 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     /// Returns how many intents ended.
     pub async fn recover(&mut self) -> Result<usize, RelayerError> {
         let mut ended = 0;
-        let mut by_tx: std::collections::BTreeMap<String, Vec<IntentHash>> = Default::default();
+        let mut by_tx: std::collections::BTreeMap<String, (Vec<IntentHash>, Vec<SignedIntent>)> = Default::default();
         for (hash, record) in self.store.active()? {
             if let State::Submitted { tx_hash } = record.state {
-                by_tx.entry(tx_hash).or_default().push(hash);
+                let (hashes, signed) = by_tx.entry(tx_hash).or_default();
+                hashes.push(hash);
+                signed.push(record.signed);
             }
         }
-        for (tx_hash, hashes) in by_tx {
+        for (tx_hash, (hashes, signed)) in by_tx {
             let parsed: CryptoHash = tx_hash.parse().map_err(|_| StoreError(format!("bad tx hash {tx_hash}")))?;
             let outcome = self.retry("tx_status", || self.chain.tx_status(parsed)).await?;
             match outcome {
                 Some(TxOutcome::Pending { .. }) => {
                     // Still in flight: wait for it like a fresh submission.
                     let outcome = self.wait_final(parsed).await?;
-                    ended += self.apply_outcome(&hashes, outcome).await?;
+                    ended += self.apply_outcome(&hashes, &signed, outcome).await?;
                 }
-                Some(outcome) => ended += self.apply_outcome(&hashes, outcome).await?,
+                Some(outcome) => ended += self.apply_outcome(&hashes, &signed, outcome).await?,
                 None => {
                     tracing::info!(%tx_hash, "transaction unknown to the chain; its intents are pending again");
                     let changes: Vec<_> = hashes.iter().map(|h| (*h, State::Pending, false)).collect();
@@ -309,30 +377,85 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     }
 
     /// One round: drop expired intents, simulate a batch, submit what passes, record outcomes.
-    /// Returns the number of intents settled (executed or failed) in this round.
+    /// Returns the number of intents settled (executed or failed) in this round. A permanent
+    /// error of the relayer's own account, key or RPC halts submission (see [`Health`]).
     pub async fn settle_once(&mut self) -> Result<usize, RelayerError> {
-        // First resolve batches sent earlier whose outcome we never saw (crash, lost response).
-        let mut settled = self.recover().await?;
         let now = now_ns();
-        let mut pending: Vec<(IntentHash, Record)> = Vec::new();
+        let halted = self.health.halted().is_some_and(|h| now < h.retry_at_ns);
+        let result = if halted { self.expire_pending(now).await } else { self.settle_round(now).await };
+        match &result {
+            Err(RelayerError::Chain(e @ (ChainError::Relayer(_) | ChainError::Rejected(_)))) => self.halt(e),
+            Ok(_) if !halted => self.resume(),
+            _ => {}
+        }
+        result
+    }
+
+    fn halt(&self, e: &ChainError) {
+        let now = now_ns();
+        let mut health = self.health.0.lock().expect("health");
+        let halts = health.as_ref().map_or(0, |h| h.halts) + 1;
+        let (first, cap) = self.config.halt_backoff;
+        let wait = first.saturating_mul(1 << (halts - 1).min(16)).min(cap);
+        let code = if matches!(e, ChainError::Relayer(_)) { "RELAYER_KEY_REJECTED" } else { "RPC_REJECTED" };
+        if health.is_none() {
+            // Once per halt, not once per try: an operator reads this and acts.
+            tracing::error!(code, error = %e, retry_in_s = wait.as_secs(), "the relayer cannot submit; intents are kept until it can");
+        }
+        let since_ns = health.as_ref().map_or(now, |h| h.since_ns);
+        *health = Some(Halt { code, detail: e.to_string(), since_ns, retry_at_ns: now + wait.as_nanos() as u64, halts });
+        if let Some(m) = &self.metrics {
+            m.halted.set(1);
+        }
+    }
+
+    fn resume(&self) {
+        if self.health.0.lock().expect("health").take().is_some() {
+            tracing::info!("the relayer submits again");
+        }
+        if let Some(m) = &self.metrics {
+            m.halted.set(0);
+        }
+    }
+
+    /// Ends pending intents whose deadline has passed; returns the rest that are due now.
+    async fn take_due(&mut self, now: u64, settled: &mut usize) -> Result<Vec<(IntentHash, Record)>, RelayerError> {
+        let mut due = Vec::new();
         for (hash, record) in self.store.pending()? {
             let expired = outpost_protocol::validate::decode_intent(&record.signed.message)
                 .map(|i| i.deadline.0 < now)
                 .unwrap_or(false);
             if expired {
-                self.end(hash, failed(ErrorCode::DeadlineExpired.as_str(), "the deadline passed before settlement"), None).await?;
-                settled += 1;
-            } else {
-                pending.push((hash, record));
+                let why = match &record.waiting_for {
+                    Some(w) => format!("the deadline passed while waiting for: {}: {}", w.code, w.detail),
+                    None => "the deadline passed before settlement".to_owned(),
+                };
+                self.end(hash, failed(ErrorCode::DeadlineExpired.as_str(), why), None).await?;
+                *settled += 1;
+            } else if record.not_before_ns <= now {
+                due.push((hash, record));
             }
         }
+        Ok(due)
+    }
+
+    async fn expire_pending(&mut self, now: u64) -> Result<usize, RelayerError> {
+        let mut settled = 0;
+        self.take_due(now, &mut settled).await?;
+        Ok(settled)
+    }
+
+    async fn settle_round(&mut self, now: u64) -> Result<usize, RelayerError> {
+        // First resolve batches sent earlier whose outcome we never saw (crash, lost response).
+        let mut settled = self.recover().await?;
+        let pending = self.take_due(now, &mut settled).await?;
         if pending.is_empty() {
             return Ok(settled);
         }
         let (candidates, _) = self.config.gas.take_batch(&pending, |(_, r)| &r.signed);
         let mut batch: Vec<(IntentHash, SignedIntent)> = candidates.iter().map(|(h, r)| (*h, r.signed.clone())).collect();
 
-        // Simulate until the whole batch passes: each round drops the failing items, and the
+        // Simulate until the whole batch passes: each round takes out the failing items, and the
         // deposit must come from a simulation of exactly the batch we submit.
         let mut deferred: Vec<IntentHash> = Vec::new();
         let deposit = loop {
@@ -346,8 +469,8 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                 match report.outcomes.iter().find(|o| o.index as usize == i).map(|o| &o.result) {
                     Some(ItemResult::Ok) => keep.push((*hash, s.clone())),
                     Some(ItemResult::Failed { code, detail }) => {
-                        self.end(*hash, failed(code, detail.clone()), None).await?;
-                        settled += 1;
+                        let error = Waiting { code: code.clone(), detail: detail.clone() };
+                        settled += self.judge(*hash, s, error, None).await?;
                     }
                     // The contract reported no verdict for this item: try it again next round.
                     None => deferred.push(*hash),
@@ -380,9 +503,71 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         let hashes: Vec<IntentHash> = batch.iter().map(|(h, _)| *h).collect();
         let signed: Vec<SignedIntent> = batch.into_iter().map(|(_, s)| s).collect();
         let outcome = self.submit(&hashes, &signed, gas, deposit).await?;
-        settled += self.apply_outcome(&hashes, outcome).await?;
+        settled += self.apply_outcome(&hashes, &signed, outcome).await?;
         self.update_pending_gauge();
         Ok(settled)
+    }
+
+    /// Decides what a failed check means for an intent (see [`ErrorCode::retry`]) and records
+    /// it. Returns 1 when the intent ended.
+    async fn judge(&mut self, hash: IntentHash, signed: &SignedIntent, error: Waiting, tx_hash: Option<CryptoHash>) -> Result<usize, RelayerError> {
+        // A code this relayer does not know is never a reason to end an intent.
+        let retry = ErrorCode::parse(&error.code).map_or(Retry::Later, ErrorCode::retry);
+        let verdict = match retry {
+            Retry::Never => Verdict::Fail(error),
+            Retry::Later => Verdict::NotNow(error),
+            Retry::CheckNonce => match self.nonce_verdict(hash, signed).await {
+                Ok(Some(v)) => v,
+                Ok(None) => {
+                    // The chain says this very intent executed, in a transaction someone else
+                    // sent: record it; the sender announces it with its transaction.
+                    self.store.update(&[(hash, State::Executed { tx_hash: None }, false)])?;
+                    self.count_intent("executed_elsewhere");
+                    return Ok(1);
+                }
+                // Unknown (an old contract without `nonce_status`, or RPC trouble): not a verdict.
+                Err(e) => {
+                    tracing::warn!(%hash, error = %e, "cannot tell whether a used nonce executed this intent");
+                    Verdict::NotNow(error)
+                }
+            },
+        };
+        match verdict {
+            Verdict::Fail(e) => {
+                self.end(hash, failed(&e.code, e.detail), tx_hash).await?;
+                Ok(1)
+            }
+            Verdict::NotNow(waiting) => {
+                let deferrals = self.store.record(&hash)?.map_or(0, |r| r.deferrals);
+                let (first, cap) = self.config.recheck;
+                let wait = first.saturating_mul(1 << deferrals.min(16)).min(cap);
+                tracing::debug!(%hash, code = %waiting.code, wait_ms = wait.as_millis() as u64, "not settleable now; will check again");
+                self.store.defer(&[(hash, now_ns() + wait.as_nanos() as u64, waiting)])?;
+                Ok(0)
+            }
+        }
+    }
+
+    /// The nonce of `signed` is spent. `Ok(None)`: by this intent, which executed. `Ok(Some)`:
+    /// the verdict when it was spent otherwise (or, in a race, is not spent after all).
+    async fn nonce_verdict(&self, hash: IntentHash, signed: &SignedIntent) -> Result<Option<Verdict>, ChainError> {
+        let signer = match outpost_protocol::validate::decode_intent(&signed.message) {
+            Ok(intent) => intent.signer_id,
+            Err(e) => return Ok(Some(Verdict::Fail(why(e.code, e.detail)))),
+        };
+        let status = self.retry("nonce_status", || self.chain.nonce_status(signer.as_str(), &signed.nonce)).await?;
+        Ok(match status {
+            NonceStatus::Executed { intent_hash } if intent_hash == hash => None,
+            NonceStatus::Executed { intent_hash } => Some(Verdict::Fail(why(
+                ErrorCode::NonceUsed,
+                format!("nonce {} of {signer} was spent by another intent ({intent_hash})", signed.nonce),
+            ))),
+            NonceStatus::Cancelled => {
+                Some(Verdict::Fail(why(ErrorCode::NonceUsed, format!("nonce {} was cancelled by {signer}", signed.nonce))))
+            }
+            // Spent in a state the view does not see yet: look again later.
+            NonceStatus::Unused => Some(Verdict::NotNow(why(ErrorCode::NonceUsed, "the nonce's state is settling"))),
+        })
     }
 
     fn build_tx(&self, key: AccessKeyState, nonce: u64, args: &[u8], gas: u64, deposit: u128) -> SignedTransaction {
@@ -436,6 +621,11 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                     tracing::warn!("block hash expired; re-signing with a fresh one");
                     resigns += 1;
                 }
+                Err(ChainError::NonceTooLarge) if resigns < 5 => {
+                    tracing::warn!("nonce too large; re-signing with the access key's");
+                    self.next_nonce = None;
+                    resigns += 1;
+                }
                 Err(e @ ChainError::Transient(_)) => {
                     // It may have reached the chain: the batch stays submitted, and the next
                     // round asks for its status before anything is sent again.
@@ -443,9 +633,12 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                     return Err(e.into());
                 }
                 Err(e) => {
-                    // Refused outright: the intents are pending again.
+                    // Refused outright, so it never ran: the intents are pending again. Only a
+                    // fault of the batch counts as an attempt; the relayer's own (its key, its
+                    // balance) halts it instead (see `settle_once`).
                     self.next_nonce = None;
-                    let changes: Vec<_> = hashes.iter().map(|h| (*h, State::Pending, true)).collect();
+                    let bump = matches!(e, ChainError::TxInvalid(_));
+                    let changes: Vec<_> = hashes.iter().map(|h| (*h, State::Pending, bump)).collect();
                     self.store.update(&changes)?;
                     return Err(e.into());
                 }
@@ -463,7 +656,7 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     }
 
     /// Records a final outcome and announces it. Returns how many intents ended.
-    async fn apply_outcome(&mut self, hashes: &[IntentHash], outcome: TxOutcome) -> Result<usize, RelayerError> {
+    async fn apply_outcome(&mut self, hashes: &[IntentHash], signed: &[SignedIntent], outcome: TxOutcome) -> Result<usize, RelayerError> {
         let count = |outcome: &str| {
             if let Some(m) = &self.metrics {
                 m.batches.get_or_create(&vec![("outcome".into(), outcome.into())]).inc();
@@ -477,14 +670,17 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                 }
                 Ok(hashes.len())
             }
-            TxOutcome::Failed { tx_hash, failure: Some(BatchFailure::Item { index, error }), .. } if (index as usize) < hashes.len() => {
+            TxOutcome::Failed { tx_hash, failure: Some(BatchFailure::Item { index, error }), .. }
+                if (index as usize) < hashes.len() && signed.len() == hashes.len() =>
+            {
                 count("item_failed");
-                // The batch is atomic: only the named item failed; the others never ran.
+                // The batch is atomic: only the named item failed; the others never ran. The
+                // culprit is judged like a failed simulation: the state may yet allow it.
                 let culprit = hashes[index as usize];
-                self.end(culprit, failed(error.code.as_str(), error.detail), Some(tx_hash)).await?;
                 let others: Vec<_> = hashes.iter().filter(|h| **h != culprit).map(|h| (*h, State::Pending, false)).collect();
                 self.store.update(&others)?;
-                Ok(1)
+                let error = why(error.code, error.detail);
+                self.judge(culprit, &signed[index as usize], error, Some(tx_hash)).await
             }
             TxOutcome::Failed { tx_hash, failure, message } => {
                 count("batch_failed");
@@ -493,7 +689,7 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
             }
             TxOutcome::Pending { tx_hash } => {
                 let outcome = self.wait_final(tx_hash).await?;
-                Box::pin(self.apply_outcome(hashes, outcome)).await
+                Box::pin(self.apply_outcome(hashes, signed, outcome)).await
             }
         }
     }
@@ -518,18 +714,21 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
 
     async fn end(&self, hash: IntentHash, status: IntentStatus, tx_hash: Option<CryptoHash>) -> Result<(), RelayerError> {
         let state = match &status {
-            IntentStatus::Executed { tx_hash } => State::Executed { tx_hash: tx_hash.clone() },
+            IntentStatus::Executed { tx_hash } => State::Executed { tx_hash: Some(tx_hash.clone()) },
             IntentStatus::Failed { code, reason } => {
                 State::Failed { code: code.clone(), reason: reason.clone(), tx_hash: tx_hash.map(|h| h.to_string()) }
             }
         };
         self.store.update(&[(hash, state, false)])?;
-        if let Some(m) = &self.metrics {
-            let outcome = if matches!(status, IntentStatus::Executed { .. }) { "executed" } else { "failed" };
-            m.intents.get_or_create(&vec![("outcome".into(), outcome.into())]).inc();
-        }
+        self.count_intent(if matches!(status, IntentStatus::Executed { .. }) { "executed" } else { "failed" });
         self.status.publish(hash, status).await;
         Ok(())
+    }
+
+    fn count_intent(&self, outcome: &str) {
+        if let Some(m) = &self.metrics {
+            m.intents.get_or_create(&vec![("outcome".into(), outcome.into())]).inc();
+        }
     }
 }
 

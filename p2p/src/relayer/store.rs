@@ -19,7 +19,9 @@ const DONE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("done");
 pub enum State {
     Pending,
     Submitted { tx_hash: String },
-    Executed { tx_hash: String },
+    /// `tx_hash` is absent when the chain says the intent executed in a transaction this relayer
+    /// did not send (another relayer's, found through `nonce_status`).
+    Executed { #[serde(default)] tx_hash: Option<String> },
     Failed { code: String, reason: String, #[serde(default, skip_serializing_if = "Option::is_none")] tx_hash: Option<String> },
 }
 
@@ -31,6 +33,22 @@ pub struct Record {
     pub attempts: u32,
     /// Arrival order (ns), so older intents go first.
     pub received_ns: u64,
+    /// Not tried again before this time (ns): it failed a check a later chain state may cure.
+    #[serde(default)]
+    pub not_before_ns: u64,
+    /// Times a check failed with a curable error (drives the back-off).
+    #[serde(default)]
+    pub deferrals: u32,
+    /// The last curable failure, shown as the reason an intent is still pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<Waiting>,
+}
+
+/// Why a pending intent is waiting: the code and detail of the check it last failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    pub code: String,
+    pub detail: String,
 }
 
 #[derive(Debug)]
@@ -73,7 +91,15 @@ impl Store {
                 if active.get(hash.0.as_slice()).map_err(err)?.is_some() || done.get(hash.0.as_slice()).map_err(err)?.is_some() {
                     continue;
                 }
-                let record = Record { signed: signed.clone(), state: State::Pending, attempts: 0, received_ns: now_ns + i as u64 };
+                let record = Record {
+                    signed: signed.clone(),
+                    state: State::Pending,
+                    attempts: 0,
+                    received_ns: now_ns + i as u64,
+                    not_before_ns: 0,
+                    deferrals: 0,
+                    waiting_for: None,
+                };
                 active.insert(hash.0.as_slice(), serde_json::to_vec(&record).map_err(err)?.as_slice()).map_err(err)?;
                 added += 1;
             }
@@ -95,6 +121,38 @@ impl Store {
         }
         out.sort_by_key(|(_, r)| r.received_ns);
         Ok(out)
+    }
+
+    /// The full record of an active intent.
+    pub fn record(&self, hash: &IntentHash) -> Result<Option<Record>, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let table = tx.open_table(ACTIVE).map_err(err)?;
+        let row = table.get(hash.0.as_slice()).map_err(err)?;
+        row.map(|v| serde_json::from_slice(v.value()).map_err(err)).transpose()
+    }
+
+    /// Keeps intents pending but not before `not_before_ns`, noting why (one transaction).
+    pub fn defer(&self, items: &[(IntentHash, u64, Waiting)]) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        {
+            let mut active = tx.open_table(ACTIVE).map_err(err)?;
+            for (hash, not_before_ns, waiting) in items {
+                let key = hash.0.as_slice();
+                let record = match active.get(key).map_err(err)? {
+                    Some(v) => serde_json::from_slice::<Record>(v.value()).map_err(err)?,
+                    None => continue,
+                };
+                let record = Record {
+                    state: State::Pending,
+                    not_before_ns: *not_before_ns,
+                    deferrals: record.deferrals.saturating_add(1),
+                    waiting_for: Some(waiting.clone()),
+                    ..record
+                };
+                active.insert(key, serde_json::to_vec(&record).map_err(err)?.as_slice()).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
     }
 
     pub fn pending(&self) -> Result<Vec<(IntentHash, Record)>, StoreError> {
@@ -174,13 +232,13 @@ mod tests {
             assert_eq!(store.add_pending(&[a.clone(), b.clone(), c.clone()], 100).unwrap(), 3);
             assert_eq!(store.add_pending(&[a.clone()], 200).unwrap(), 0, "known intents are not added twice");
             store.update(&[(b.0, State::Submitted { tx_hash: "T".into() }, false)]).unwrap();
-            store.update(&[(c.0, State::Executed { tx_hash: "T2".into() }, false)]).unwrap();
+            store.update(&[(c.0, State::Executed { tx_hash: Some("T2".into()) }, false)]).unwrap();
         }
         let store = Store::open(&path).unwrap();
         let pending: Vec<IntentHash> = store.pending().unwrap().into_iter().map(|(h, _)| h).collect();
         assert_eq!(pending, vec![a.0]);
         assert_eq!(store.state(&b.0).unwrap(), Some(State::Submitted { tx_hash: "T".into() }));
-        assert_eq!(store.state(&c.0).unwrap(), Some(State::Executed { tx_hash: "T2".into() }));
+        assert_eq!(store.state(&c.0).unwrap(), Some(State::Executed { tx_hash: Some("T2".into()) }));
         assert_eq!(store.active_count().unwrap(), 2);
         assert_eq!(store.add_pending(&[c.clone()], 300).unwrap(), 0, "ended intents are not taken again");
     }

@@ -1,5 +1,5 @@
 //! A local HTTP server on 127.0.0.1 that speaks the NEAR JSON-RPC methods the relayer calls
-//! (`query` call_function `simulate_intents` and view_access_key, `send_tx`, `tx`), in nearcore's
+//! (`query` call_function `simulate_intents`/`nonce_status` and view_access_key, `send_tx`, `tx`), in nearcore's
 //! JSON shapes built from near-primitives / near-jsonrpc-primitives types, over a toy ledger of
 //! used intent hashes. It does not prove chain behaviour.
 #![allow(dead_code)]
@@ -22,9 +22,9 @@ use near_primitives::views::{
     TxExecutionStatus,
 };
 use outpost_p2p::testkit::CONTRACT;
-use outpost_protocol::abi::{ItemOutcome, ItemResult, SimulationReport};
+use outpost_protocol::abi::{ItemOutcome, ItemResult, NonceStatus, SimulationReport};
 use outpost_protocol::nep413::Payload;
-use outpost_protocol::{Amount, DalekCrypto, IntentHash, SignedIntent};
+use outpost_protocol::{Amount, DalekCrypto, IntentHash, Nonce, SignedIntent};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -46,6 +46,15 @@ pub enum Fault {
     ExecuteThenVanish,
 }
 
+/// A nonce's key in the toy ledger: (signer, nonce).
+pub type NonceKey = (String, Nonce);
+
+/// The signer and nonce of a signed intent.
+pub fn nonce_key(s: &SignedIntent) -> NonceKey {
+    let intent = outpost_protocol::validate::decode_intent(&s.message).unwrap();
+    (intent.signer_id.to_string(), s.nonce)
+}
+
 #[derive(Debug)]
 pub struct Sent {
     pub hash: CryptoHash,
@@ -60,6 +69,13 @@ pub struct Chain {
     pub ak_nonce: u64,
     pub block_hash: CryptoHash,
     pub fail_simulation: HashSet<IntentHash>,
+    /// Items simulation (and execution) rejects with this code.
+    pub reject: HashMap<IntentHash, &'static str>,
+    /// Spent nonces: `Some(hash)` used by that intent, which executed; `None` cancelled.
+    pub nonces: HashMap<NonceKey, Option<IntentHash>>,
+    /// send_tx: the relayer's access key refuses the transaction (a function-call key given a
+    /// deposit, as nearcore answers it).
+    pub refuse_key: bool,
     /// Fail only when executed (the state changed after the simulation).
     pub fail_execution: HashSet<IntentHash>,
     pub used: HashSet<IntentHash>,
@@ -91,8 +107,10 @@ fn simulate(chain: &Chain, signed: &[SignedIntent]) -> SimulationReport {
     let mut ok = 0;
     for (i, s) in signed.iter().enumerate() {
         let h = hash_of(s);
-        let result = if chain.used.contains(&h) {
+        let result = if chain.used.contains(&h) || chain.nonces.contains_key(&nonce_key(s)) {
             ItemResult::Failed { code: "NONCE_USED".into(), detail: "already used".into() }
+        } else if let Some(code) = chain.reject.get(&h) {
+            ItemResult::Failed { code: (*code).into(), detail: "rejected by the mock".into() }
         } else if chain.fail_simulation.contains(&h) {
             ItemResult::Failed { code: "INSUFFICIENT_BALANCE".into(), detail: "the balance is too low".into() }
         } else {
@@ -174,12 +192,26 @@ async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Respons
     match key {
         "call_function" => {
             assert_eq!(params["account_id"], CONTRACT);
-            assert_eq!(params["method_name"], "simulate_intents");
+            // Views run on the latest state, where a transaction sent now would run.
+            assert_eq!(params["finality"], "optimistic", "views must not lag behind at final");
             let args = base64::engine::general_purpose::STANDARD.decode(params["args_base64"].as_str().unwrap()).unwrap();
             let args: Value = serde_json::from_slice(&args).unwrap();
-            let signed: Vec<SignedIntent> = serde_json::from_value(args["signed"].clone()).unwrap();
-            let report = simulate(&chain, &signed);
-            let result = serde_json::to_vec(&report).unwrap();
+            let result = match params["method_name"].as_str().unwrap() {
+                "simulate_intents" => {
+                    let signed: Vec<SignedIntent> = serde_json::from_value(args["signed"].clone()).unwrap();
+                    serde_json::to_vec(&simulate(&chain, &signed)).unwrap()
+                }
+                "nonce_status" => {
+                    let key: NonceKey = (args["account_id"].as_str().unwrap().to_owned(), serde_json::from_value(args["nonce"].clone()).unwrap());
+                    let status = match chain.nonces.get(&key) {
+                        None => NonceStatus::Unused,
+                        Some(Some(intent_hash)) => NonceStatus::Executed { intent_hash: *intent_hash },
+                        Some(None) => NonceStatus::Cancelled,
+                    };
+                    serde_json::to_vec(&status).unwrap()
+                }
+                other => panic!("unexpected view {other}"),
+            };
             rpc_ok(
                 &id,
                 RpcQueryResponse { kind: QueryResponseKind::CallResult(CallResult { result, logs: vec![] }), block_height: 1, block_hash },
@@ -207,6 +239,12 @@ async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Respons
             }
             if let Some(Fault::ExpireBlockHash) = fault {
                 chain.block_hash = CryptoHash::hash_bytes(&chain.ak_nonce.to_le_bytes());
+            }
+            if chain.refuse_key {
+                let e = RpcTransactionError::InvalidTransaction {
+                    context: InvalidTxError::InvalidAccessKeyError(near_primitives::errors::InvalidAccessKeyError::DepositWithFunctionCall),
+                };
+                return rpc_err(&id, e.into());
             }
             if t.nonce().nonce() <= chain.ak_nonce {
                 let e = RpcTransactionError::InvalidTransaction {
@@ -236,9 +274,19 @@ async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Respons
             // The contract: all or nothing, the deposit must cover storage.
             if let Some(i) = signed.iter().position(|s| {
                 let h = hash_of(s);
-                chain.used.contains(&h) || chain.fail_simulation.contains(&h) || chain.fail_execution.contains(&h)
+                chain.used.contains(&h)
+                    || chain.nonces.contains_key(&nonce_key(s))
+                    || chain.reject.contains_key(&h)
+                    || chain.fail_simulation.contains(&h)
+                    || chain.fail_execution.contains(&h)
             }) {
-                let r = panic_response(&tx, block_hash, format!("Smart contract panicked: intent #{i}: INSUFFICIENT_BALANCE: the balance is too low"));
+                let h = hash_of(&signed[i]);
+                let code = if chain.used.contains(&h) || chain.nonces.contains_key(&nonce_key(&signed[i])) {
+                    "NONCE_USED"
+                } else {
+                    chain.reject.get(&h).copied().unwrap_or("INSUFFICIENT_BALANCE")
+                };
+                let r = panic_response(&tx, block_hash, format!("Smart contract panicked: intent #{i}: {code}: the mock refused it"));
                 return rpc_ok(&id, r);
             }
             if call.deposit.as_yoctonear() < signed.len() as u128 * DEPOSIT_PER_ITEM {
@@ -247,6 +295,9 @@ async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Respons
             }
             let hashes: Vec<IntentHash> = signed.iter().map(hash_of).collect();
             chain.used.extend(hashes.iter().copied());
+            for (s, h) in signed.iter().zip(&hashes) {
+                chain.nonces.insert(nonce_key(s), Some(*h));
+            }
             chain.executed.insert(tx_hash, (tx.clone(), hashes));
             if let Some(Fault::ExecuteThenVanish) = fault {
                 chain.vanished = true;
