@@ -126,7 +126,7 @@ fn relay_status(intent_hash: IntentHash, state: crate::relayer::store::State) ->
     use crate::relayer::store::State;
     let (status, tx_hash, code, reason) = match state {
         State::Pending => (RelayState::Pending, None, None, None),
-        State::Submitted { tx_hash } => (RelayState::Pending, Some(tx_hash), None, None),
+        State::Submitted { tx_hash, .. } => (RelayState::Pending, Some(tx_hash), None, None),
         State::Executed { tx_hash } => (RelayState::Executed, tx_hash, None, None),
         State::Failed { code, reason, tx_hash } => (RelayState::Failed, tx_hash, Some(code), Some(reason)),
     };

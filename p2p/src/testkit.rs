@@ -68,3 +68,18 @@ pub fn forge(signed: &SignedIntent) -> SignedIntent {
     s.signature.0[0] ^= 0x01;
     s
 }
+
+/// A swap offer by user `n` (nonce `n`): its balance of NEAR changes by `near` and of a NEP-141
+/// token by `token` (negative gives). Deadline an hour away.
+pub fn swap_offer(n: u64, near: i128, token: i128) -> SignedIntent {
+    use outpost_protocol::SignedAmount;
+    let key = user_key((n % 200) as u8);
+    let other = TokenId::Nep141("token.outpost.test.near".parse().expect("account id"));
+    let diff = [(TokenId::Near, SignedAmount(near)), (other, SignedAmount(token))].into();
+    key.sign_intent(&intent(&key, 3600, vec![Action::TokenDiff { diff }]), nonce(n), CONTRACT)
+}
+
+/// Two offers that match: user `a` gives `near` yoctoNEAR for `token` units, user `b` the reverse.
+pub fn swap_pair(a: u64, b: u64, near: i128, token: i128) -> [SignedIntent; 2] {
+    [swap_offer(a, -near, token), swap_offer(b, near, -token)]
+}

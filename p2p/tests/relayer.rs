@@ -17,7 +17,7 @@ use near_primitives::types::AccountId;
 use outpost_p2p::relayer::chain::RpcChainClient;
 use outpost_p2p::relayer::store::{State as IntentState, Store};
 use outpost_p2p::relayer::{GasConfig, Relayer, RelayerConfig, RetryConfig, StatusLog, TGAS};
-use outpost_p2p::testkit::{valid_intent, withdraw_intent, CONTRACT};
+use outpost_p2p::testkit::{intent_for, swap_offer, swap_pair, valid_intent, withdraw_intent, CONTRACT};
 use outpost_protocol::gossip::IntentStatus;
 use outpost_protocol::{IntentHash, SignedIntent};
 use std::collections::{HashMap, VecDeque};
@@ -35,6 +35,8 @@ fn relayer(url: &str, store: Arc<Store>) -> (Relayer<RpcChainClient, StatusLog>,
     config.status_poll = Duration::from_millis(10);
     config.recheck = (Duration::from_millis(40), Duration::from_millis(160));
     config.halt_backoff = (Duration::from_millis(150), Duration::from_millis(600));
+    config.final_wait = Duration::from_millis(150);
+    config.deadline_margin = Duration::ZERO;
     let chain = RpcChainClient::new(url, contract, signer, key.public_key());
     let log = StatusLog::default();
     (Relayer::new(config, chain, store, log.clone()), log)
@@ -350,4 +352,165 @@ async fn run_loop_settles_what_arrives_on_the_intake() {
     tokio::time::timeout(Duration::from_secs(20), task).await.unwrap().unwrap().unwrap();
     assert_eq!(statuses(&log).len(), 5);
     assert_eq!(store.active_count().unwrap(), 0);
+}
+
+/// Settles rounds until nothing is active or `rounds` ran; returns the rounds it took.
+async fn settle_all(relayer: &mut Relayer<RpcChainClient, StatusLog>, store: &Store, rounds: usize) -> usize {
+    for round in 1..=rounds {
+        relayer.settle_once().await.unwrap();
+        if store.active_count().unwrap() == 0 {
+            return round;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("still active after {rounds} rounds: {:?}", store.active().unwrap());
+}
+
+#[tokio::test]
+async fn a_dropped_transaction_is_rebroadcast_unchanged_never_resigned() {
+    let (chain, url, _dir, store) = setup().await;
+    chain.lock().unwrap().faults.insert("send_tx", VecDeque::from([Fault::Drop]));
+    let intents: Vec<SignedIntent> = (1000..1003).map(valid_intent).collect();
+    enqueue(&store, &intents);
+    let (mut relayer, log) = relayer(&url, store.clone());
+    // The node drops it: the wait for FINAL is bounded, the intents stay submitted under it.
+    assert_eq!(tokio::time::timeout(Duration::from_secs(5), relayer.settle_once()).await.expect("bounded wait").unwrap(), 0);
+    let dropped = chain.lock().unwrap().dropped.clone();
+    assert_eq!(dropped.len(), 1);
+    assert!(store.active().unwrap().iter().all(|(_, r)| matches!(&r.state, IntentState::Submitted { tx_hash, .. } if *tx_hash == dropped[0].to_string())));
+    // Next round: unknown to the chain, so the very same signed transaction goes out again.
+    assert_eq!(relayer.settle_once().await.unwrap(), 3);
+    let c = chain.lock().unwrap();
+    assert_eq!(c.sent.len(), 1);
+    assert_eq!(c.sent[0].hash, dropped[0], "same hash: re-broadcast, not re-signed");
+    assert!(statuses(&log).values().all(|s| matches!(s, IntentStatus::Executed { .. })));
+}
+
+#[tokio::test]
+async fn an_unknown_transaction_that_can_no_longer_land_is_signed_anew() {
+    let (chain, url, _dir, store) = setup().await;
+    chain.lock().unwrap().faults.insert("send_tx", VecDeque::from([Fault::Drop]));
+    let intents: Vec<SignedIntent> = (1100..1102).map(valid_intent).collect();
+    enqueue(&store, &intents);
+    let (mut relayer, log) = relayer(&url, store.clone());
+    relayer.settle_once().await.unwrap();
+    // Its block hash expires while it is unknown: the copy can never land, so re-signing is safe.
+    chain.lock().unwrap().block_hash = near_primitives::hash::CryptoHash::hash_bytes(b"a day later");
+    settle_all(&mut relayer, &store, 5).await;
+    let c = chain.lock().unwrap();
+    assert_eq!(c.sent.len(), 1, "executed once");
+    assert_ne!(c.sent[0].hash, c.dropped[0], "a new transaction");
+    assert!(statuses(&log).values().all(|s| matches!(s, IntentStatus::Executed { .. })));
+    assert_eq!(statuses(&log).len(), 2);
+}
+
+#[tokio::test]
+async fn unmatched_swap_offers_wait_aside_and_matched_pairs_settle_with_the_rest() {
+    let (chain, url, _dir, store) = setup().await;
+    // Oldest first: two offers nobody matches yet, then transfers, then a matching pair.
+    let lonely = [swap_offer(1200, -5, 7), swap_offer(1201, 9, -3)];
+    let transfers: Vec<SignedIntent> = (1202..1205).map(valid_intent).collect();
+    let pair = swap_pair(1205, 1206, 50, 60);
+    enqueue(&store, &lonely);
+    enqueue(&store, &transfers);
+    enqueue(&store, &pair);
+    let (mut relayer, log) = relayer(&url, store.clone());
+    assert_eq!(relayer.settle_once().await.unwrap(), 5, "transfers and the pair, in one batch");
+    {
+        let c = chain.lock().unwrap();
+        assert_eq!(c.sent.len(), 1);
+        assert_eq!(c.sent[0].items, 5);
+    }
+    for s in &lonely {
+        let r = store.record(&hash_of(s)).unwrap().expect("still held");
+        assert_eq!(r.waiting_for.unwrap().code, "DIFF_NOT_BALANCED");
+    }
+    // The counterpart of the first lonely offer arrives: they settle together.
+    let counterpart = swap_offer(1207, 5, -7);
+    enqueue(&store, std::slice::from_ref(&counterpart));
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(relayer.settle_once().await.unwrap(), 2);
+    let st = statuses(&log);
+    assert!(matches!(st[&hash_of(&lonely[0])], IntentStatus::Executed { .. }));
+    assert!(matches!(st[&hash_of(&counterpart)], IntentStatus::Executed { .. }));
+    assert!(!st.contains_key(&hash_of(&lonely[1])), "still waiting for its match, not failed");
+}
+
+#[tokio::test]
+async fn a_batch_that_fails_as_a_whole_is_split_until_the_culprit_is_alone() {
+    let (chain, url, _dir, store) = setup().await;
+    let intents: Vec<SignedIntent> = (1300..1316).map(valid_intent).collect();
+    let culprit = hash_of(&intents[11]);
+    chain.lock().unwrap().poison.insert(culprit);
+    enqueue(&store, &intents);
+    let (mut relayer, log) = relayer(&url, store.clone());
+    let rounds = settle_all(&mut relayer, &store, 20).await;
+    assert!(rounds <= 8, "halving isolates it in a few rounds, took {rounds}");
+    let st = statuses(&log);
+    assert!(matches!(&st[&culprit], IntentStatus::Failed { code, .. } if code == "EVENTS_TOO_LARGE"));
+    for s in intents.iter().filter(|s| hash_of(s) != culprit) {
+        assert!(matches!(st[&hash_of(s)], IntentStatus::Executed { .. }));
+    }
+    let c = chain.lock().unwrap();
+    assert_eq!(c.sent.iter().map(|s| s.items).sum::<usize>(), 15, "the innocent ones executed once each");
+}
+
+#[tokio::test]
+async fn an_intent_too_close_to_its_deadline_goes_into_no_batch() {
+    let (chain, url, _dir, store) = setup().await;
+    let close = intent_for(CONTRACT, 1400, 30);
+    let far = valid_intent(1401);
+    enqueue(&store, &[close.clone(), far.clone()]);
+    let (mut relayer, log) = relayer(&url, store.clone());
+    relayer.config_mut().deadline_margin = Duration::from_secs(60);
+    assert_eq!(relayer.settle_once().await.unwrap(), 1);
+    assert_eq!(chain.lock().unwrap().sent[0].items, 1, "only the one with time to spare");
+    assert!(!statuses(&log).contains_key(&hash_of(&close)), "not failed either: it ends at its deadline, by the chain's word");
+    assert_eq!(store.record(&hash_of(&close)).unwrap().unwrap().state, IntentState::Pending);
+}
+
+#[tokio::test]
+async fn an_intent_executed_elsewhere_before_its_deadline_is_not_called_expired() {
+    let (chain, url, _dir, store) = setup().await;
+    let short = intent_for(CONTRACT, 1500, 1);
+    let h = hash_of(&short);
+    enqueue(&store, std::slice::from_ref(&short));
+    let (mut relayer, log) = relayer(&url, store.clone());
+    relayer.config_mut().deadline_margin = Duration::from_secs(60);
+    assert_eq!(relayer.settle_once().await.unwrap(), 0);
+    // Another relayer settles it in time.
+    chain.lock().unwrap().nonces.insert(nonce_key(&short), Some(h));
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(relayer.settle_once().await.unwrap(), 1);
+    assert_eq!(store.state(&h).unwrap(), Some(IntentState::Executed { tx_hash: None }));
+    assert!(statuses(&log).is_empty(), "nothing announced: it did not fail, and it was not ours to announce");
+}
+
+#[tokio::test]
+async fn two_relayers_racing_for_the_same_intents_both_end_executed() {
+    let chain = new_chain();
+    let url = mock_rpc(chain.clone()).await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let store_a = Arc::new(Store::open(&dir_a.path().join("relayer.redb")).unwrap());
+    let store_b = Arc::new(Store::open(&dir_b.path().join("relayer.redb")).unwrap());
+    let intents: Vec<SignedIntent> = (1600..1620).map(valid_intent).collect();
+    enqueue(&store_a, &intents);
+    enqueue(&store_b, &intents);
+    let (mut a, log_a) = relayer(&url, store_a.clone());
+    let (mut b, log_b) = relayer(&url, store_b.clone());
+    for _ in 0..10 {
+        let (ra, rb) = tokio::join!(a.settle_once(), b.settle_once());
+        ra.unwrap();
+        rb.unwrap();
+        if store_a.active_count().unwrap() + store_b.active_count().unwrap() == 0 {
+            break;
+        }
+    }
+    for (store, log) in [(&store_a, &log_a), (&store_b, &log_b)] {
+        for s in &intents {
+            assert!(matches!(store.state(&hash_of(s)).unwrap(), Some(IntentState::Executed { .. })), "{:?}", store.state(&hash_of(s)));
+        }
+        assert!(statuses(log).values().all(|s| matches!(s, IntentStatus::Executed { .. })), "neither announces a failure");
+    }
+    assert_eq!(chain.lock().unwrap().used.len(), 20, "each executed exactly once");
 }

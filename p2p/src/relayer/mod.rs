@@ -99,9 +99,6 @@ pub struct RelayerConfig {
     pub contract: AccountId,
     pub gas: GasConfig,
     pub retry: RetryConfig,
-    /// Batches that fail for reasons not an intent's own (out of gas, RPC rejected) before the
-    /// intents in it are given up on.
-    pub max_attempts: u32,
     /// How long to gather intents after the first arrives, so batches fill up.
     pub batch_delay: Duration,
     /// How long to wait for a transaction to become final before asking again.
@@ -111,6 +108,12 @@ pub struct RelayerConfig {
     pub recheck: (Duration, Duration),
     /// Back-off while the relayer's own account or key cannot submit (doubling, up to the cap).
     pub halt_backoff: (Duration, Duration),
+    /// Intents whose deadline is closer than this go into no new batch: a transaction takes a
+    /// few blocks, and one item expiring on the way reverts the whole batch.
+    pub deadline_margin: Duration,
+    /// How long a round waits for a sent transaction to be final before leaving it to the next
+    /// rounds (which re-broadcast it, unchanged, while the chain does not know it).
+    pub final_wait: Duration,
 }
 
 impl RelayerConfig {
@@ -121,11 +124,12 @@ impl RelayerConfig {
             contract,
             gas: GasConfig::default(),
             retry: RetryConfig::default(),
-            max_attempts: 3,
             batch_delay: Duration::from_millis(500),
             status_poll: Duration::from_secs(2),
             recheck: (Duration::from_secs(1), Duration::from_secs(60)),
             halt_backoff: (Duration::from_secs(30), Duration::from_secs(300)),
+            deadline_margin: Duration::from_secs(60),
+            final_wait: Duration::from_secs(60),
         }
     }
 }
@@ -210,6 +214,10 @@ pub struct Relayer<C, S> {
     health: Health,
     /// The next nonce to use; refreshed from the chain when unknown or rejected.
     next_nonce: Option<u64>,
+    /// After a batch failed as a whole: the smallest set of intents known to hold a culprit.
+    /// Batches then take half of it at a time (a binary search), until the culprit is alone and
+    /// ends; everything else goes through meanwhile.
+    suspects: Vec<IntentHash>,
 }
 
 /// What to do with an intent that failed a check, by the chain's word.
@@ -230,7 +238,7 @@ fn failed(code: &str, reason: impl Into<String>) -> IntentStatus {
 
 impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     pub fn new(config: RelayerConfig, chain: C, store: Arc<Store>, status: S) -> Self {
-        Relayer { config, chain, store, status, metrics: None, health: Health::default(), next_nonce: None }
+        Relayer { config, chain, store, status, metrics: None, health: Health::default(), next_nonce: None, suspects: Vec::new() }
     }
 
     /// Reports halts into `health` (the HTTP API serves it).
@@ -247,6 +255,11 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     pub fn with_metrics(mut self, metrics: RelayerMetrics) -> Self {
         self.metrics = Some(metrics);
         self
+    }
+
+    /// The configuration, to tune a running relayer (tests, operators' tools).
+    pub fn config_mut(&mut self) -> &mut RelayerConfig {
+        &mut self.config
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -344,34 +357,60 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         }
     }
 
-    /// After a restart: settle what was submitted before the crash by asking the chain.
-    /// Returns how many intents ended.
+    /// Settles what was sent earlier and is not known final (after a restart, a lost response,
+    /// or a wait that ran out) by asking the chain. A transaction the chain does not know is
+    /// re-broadcast as it was signed (same hash, so it lands at most once); only when the chain
+    /// refuses that copy for good (its block hash expired, its nonce taken) are its intents
+    /// pending again, to be signed anew. Returns how many intents ended.
     pub async fn recover(&mut self) -> Result<usize, RelayerError> {
         let mut ended = 0;
-        let mut by_tx: std::collections::BTreeMap<String, (Vec<IntentHash>, Vec<SignedIntent>)> = Default::default();
+        type Sent = (Vec<IntentHash>, Vec<SignedIntent>, Option<String>);
+        let mut by_tx: std::collections::BTreeMap<String, Sent> = Default::default();
         for (hash, record) in self.store.active()? {
-            if let State::Submitted { tx_hash } = record.state {
-                let (hashes, signed) = by_tx.entry(tx_hash).or_default();
+            if let State::Submitted { tx_hash, signed_tx } = record.state {
+                let (hashes, signed, tx) = by_tx.entry(tx_hash).or_default();
                 hashes.push(hash);
                 signed.push(record.signed);
+                if tx.is_none() {
+                    *tx = signed_tx;
+                }
             }
         }
-        for (tx_hash, (hashes, signed)) in by_tx {
+        for (tx_hash, (hashes, signed, signed_tx)) in by_tx {
             let parsed: CryptoHash = tx_hash.parse().map_err(|_| StoreError(format!("bad tx hash {tx_hash}")))?;
-            let outcome = self.retry("tx_status", || self.chain.tx_status(parsed)).await?;
-            match outcome {
-                Some(TxOutcome::Pending { .. }) => {
-                    // Still in flight: wait for it like a fresh submission.
-                    let outcome = self.wait_final(parsed).await?;
-                    ended += self.apply_outcome(&hashes, &signed, outcome).await?;
-                }
-                Some(outcome) => ended += self.apply_outcome(&hashes, &signed, outcome).await?,
-                None => {
-                    tracing::info!(%tx_hash, "transaction unknown to the chain; its intents are pending again");
-                    let changes: Vec<_> = hashes.iter().map(|h| (*h, State::Pending, false)).collect();
-                    self.store.update(&changes)?;
-                }
-            }
+            let outcome = match self.retry("tx_status", || self.chain.tx_status(parsed)).await? {
+                Some(outcome) => outcome,
+                None => match signed_tx.as_deref().map(decode_tx) {
+                    Some(Ok(tx)) => {
+                        tracing::info!(%tx_hash, "transaction unknown to the chain; re-broadcasting it unchanged");
+                        match self.retry("send_tx", || self.chain.send_tx(&tx)).await {
+                            Ok(outcome) => outcome,
+                            Err(ChainError::Transient(e)) => {
+                                tracing::warn!(%tx_hash, error = %e, "re-broadcast failed; trying again next round");
+                                continue;
+                            }
+                            Err(e) => {
+                                // Expired block hash, nonce taken by another transaction: this
+                                // copy can never land, so signing the intents anew is safe.
+                                tracing::info!(%tx_hash, error = %e, "the unknown transaction can no longer land; its intents are pending again");
+                                let changes: Vec<_> = hashes.iter().map(|h| (*h, State::Pending, false)).collect();
+                                self.store.update(&changes)?;
+                                if !matches!(e, ChainError::Expired | ChainError::InvalidNonce { .. } | ChainError::NonceTooLarge) {
+                                    return Err(e.into());
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                    _ => {
+                        tracing::info!(%tx_hash, "transaction unknown to the chain and not kept; its intents are pending again");
+                        let changes: Vec<_> = hashes.iter().map(|h| (*h, State::Pending, false)).collect();
+                        self.store.update(&changes)?;
+                        continue;
+                    }
+                },
+            };
+            ended += self.apply_outcome(&hashes, &signed, outcome).await?;
         }
         Ok(ended)
     }
@@ -418,25 +457,47 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         }
     }
 
-    /// Ends pending intents whose deadline has passed; returns the rest that are due now.
+    /// Ends pending intents whose deadline has passed (by the chain's word: one that executed
+    /// elsewhere is recorded as executed) and returns those due for a batch now: not waiting out
+    /// a back-off, and not so close to their deadline that the batch could fail on them.
     async fn take_due(&mut self, now: u64, settled: &mut usize) -> Result<Vec<(IntentHash, Record)>, RelayerError> {
+        let margin = self.config.deadline_margin.as_nanos() as u64;
         let mut due = Vec::new();
         for (hash, record) in self.store.pending()? {
-            let expired = outpost_protocol::validate::decode_intent(&record.signed.message)
-                .map(|i| i.deadline.0 < now)
-                .unwrap_or(false);
-            if expired {
-                let why = match &record.waiting_for {
-                    Some(w) => format!("the deadline passed while waiting for: {}: {}", w.code, w.detail),
-                    None => "the deadline passed before settlement".to_owned(),
-                };
-                self.end(hash, failed(ErrorCode::DeadlineExpired.as_str(), why), None).await?;
-                *settled += 1;
-            } else if record.not_before_ns <= now {
+            let deadline = outpost_protocol::validate::decode_intent(&record.signed.message).map(|i| i.deadline.0).unwrap_or(u64::MAX);
+            if deadline < now {
+                *settled += self.expire(hash, &record).await?;
+            } else if record.not_before_ns <= now && deadline >= now.saturating_add(margin) {
                 due.push((hash, record));
             }
         }
         Ok(due)
+    }
+
+    /// The deadline of a pending intent passed. Another relayer may have executed it in time, so
+    /// the nonce decides: executed by it, or failed as expired. Returns 1 when it ended.
+    async fn expire(&mut self, hash: IntentHash, record: &Record) -> Result<usize, RelayerError> {
+        let why = match &record.waiting_for {
+            Some(w) => format!("the deadline passed while waiting for: {}: {}", w.code, w.detail),
+            None => "the deadline passed before settlement".to_owned(),
+        };
+        let why = match self.nonce_verdict(hash, &record.signed).await {
+            Ok(None) => {
+                self.store.update(&[(hash, State::Executed { tx_hash: None }, false)])?;
+                self.count_intent("executed_elsewhere");
+                return Ok(1);
+            }
+            Ok(Some(_)) => why,
+            // Could not ask: try again next round rather than guess.
+            Err(ChainError::Transient(e)) => {
+                tracing::warn!(%hash, error = %e, "cannot check an expired intent's nonce yet");
+                return Ok(0);
+            }
+            // A contract without `nonce_status`: say what is known.
+            Err(e) => format!("{why} (its nonce could not be checked: {e})"),
+        };
+        self.end(hash, failed(ErrorCode::DeadlineExpired.as_str(), why), None).await?;
+        Ok(1)
     }
 
     async fn expire_pending(&mut self, now: u64) -> Result<usize, RelayerError> {
@@ -448,16 +509,35 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     async fn settle_round(&mut self, now: u64) -> Result<usize, RelayerError> {
         // First resolve batches sent earlier whose outcome we never saw (crash, lost response).
         let mut settled = self.recover().await?;
-        let pending = self.take_due(now, &mut settled).await?;
-        if pending.is_empty() {
+        let due = self.take_due(now, &mut settled).await?;
+        // Swap offers settle only with their counterparts: matched pairs join the batch, the
+        // rest wait aside (with back-off) instead of holding the batch's front.
+        let (swaps, mut candidates): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, r)| is_swap(&r.signed));
+        let (matched, unmatched) = match_swaps(swaps);
+        for (hash, record) in unmatched {
+            let waiting = why(ErrorCode::DiffNotBalanced, "no matching swap offer yet");
+            self.defer(hash, record.deferrals, waiting)?;
+        }
+        candidates.extend(matched);
+        candidates.sort_by_key(|(_, r)| r.received_ns);
+        if !self.suspects.is_empty() {
+            let suspects: Vec<_> = candidates.iter().filter(|(h, _)| self.suspects.contains(h)).cloned().collect();
+            if suspects.is_empty() {
+                // They ended or are not due: nothing left to search.
+                self.suspects.clear();
+            } else {
+                let half = if suspects.len() > 1 { suspects.len() / 2 } else { 1 };
+                candidates = suspects.into_iter().take(half).collect();
+            }
+        }
+        if candidates.is_empty() {
             return Ok(settled);
         }
-        let (candidates, _) = self.config.gas.take_batch(&pending, |(_, r)| &r.signed);
-        let mut batch: Vec<(IntentHash, SignedIntent)> = candidates.iter().map(|(h, r)| (*h, r.signed.clone())).collect();
+        let (chosen, _) = self.config.gas.take_batch(&candidates, |(_, r)| &r.signed);
+        let mut batch: Vec<(IntentHash, SignedIntent)> = chosen.iter().map(|(h, r)| (*h, r.signed.clone())).collect();
 
         // Simulate until the whole batch passes: each round takes out the failing items, and the
         // deposit must come from a simulation of exactly the batch we submit.
-        let mut deferred: Vec<IntentHash> = Vec::new();
         let deposit = loop {
             if batch.is_empty() {
                 return Ok(settled);
@@ -472,8 +552,8 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                         let error = Waiting { code: code.clone(), detail: detail.clone() };
                         settled += self.judge(*hash, s, error, None).await?;
                     }
-                    // The contract reported no verdict for this item: try it again next round.
-                    None => deferred.push(*hash),
+                    // The contract reported no verdict for this item: it waits for a later round.
+                    None => {}
                 }
             }
             let dropped_some = keep.len() != batch.len();
@@ -482,30 +562,68 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                 None if !dropped_some => break report.storage_deposit_needed.0,
                 None => continue,
                 Some(ItemResult::Failed { code, .. }) if code == ErrorCode::DiffNotBalanced.as_str() => {
-                    // Swap offers without their counterpart yet: leave them pending for a later
-                    // batch and settle the rest now.
-                    let (swaps, rest): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(_, s)| is_swap(s));
-                    deferred.extend(swaps.iter().map(|(h, _)| *h));
-                    batch = rest;
+                    // A pair split by the gas cut, or offers that match only with an item that
+                    // just failed: the swaps wait for a later round, the rest goes now.
+                    batch.retain(|(_, s)| !is_swap(s));
                 }
-                Some(other) => {
-                    tracing::warn!(?other, "simulation reports a batch error; retrying later");
-                    let changes: Vec<_> = batch.iter().map(|(h, _)| (*h, State::Pending, true)).collect();
-                    self.store.update(&changes)?;
+                Some(ItemResult::Failed { code, detail }) => {
+                    settled += self.batch_failed(&batch, Waiting { code, detail }, None).await?;
                     return Ok(settled);
                 }
+                Some(ItemResult::Ok) => break report.storage_deposit_needed.0,
             }
         };
-        if !deferred.is_empty() {
-            tracing::debug!(n = deferred.len(), "intents deferred to a later batch");
-        }
         let gas: u64 = batch.iter().map(|(_, s)| self.config.gas.gas_of(s)).sum();
         let hashes: Vec<IntentHash> = batch.iter().map(|(h, _)| *h).collect();
         let signed: Vec<SignedIntent> = batch.into_iter().map(|(_, s)| s).collect();
-        let outcome = self.submit(&hashes, &signed, gas, deposit).await?;
+        let outcome = match self.submit(&hashes, &signed, gas, deposit).await {
+            // The node refused the transaction itself (too large, too much gas): the batch's
+            // fault, so it is split like a batch that failed on chain.
+            Err(RelayerError::Chain(ChainError::TxInvalid(detail))) => {
+                let batch: Vec<_> = hashes.iter().copied().zip(signed).collect();
+                settled += self.batch_failed(&batch, Waiting { code: "TX_INVALID".into(), detail }, None).await?;
+                return Ok(settled);
+            }
+            other => other?,
+        };
         settled += self.apply_outcome(&hashes, &signed, outcome).await?;
         self.update_pending_gauge();
         Ok(settled)
+    }
+
+    /// A batch failed as a whole, not on one named item (its events or gas too large, ...).
+    /// States the whole ledger may yet change (paused, the relayer's own storage balance) make
+    /// every item wait; otherwise the batch is halved until the culprit is alone, and a culprit
+    /// alone ends. Returns how many intents ended.
+    async fn batch_failed(&mut self, batch: &[(IntentHash, SignedIntent)], error: Waiting, tx_hash: Option<CryptoHash>) -> Result<usize, RelayerError> {
+        let code = ErrorCode::parse(&error.code);
+        if matches!(code, Some(ErrorCode::Paused | ErrorCode::InsufficientStorageDeposit)) {
+            tracing::warn!(code = %error.code, detail = %error.detail, "the batch cannot settle now; its intents wait");
+            for (hash, _) in batch {
+                let deferrals = self.store.record(hash)?.map_or(0, |r| r.deferrals);
+                self.defer(*hash, deferrals, error.clone())?;
+            }
+            return Ok(0);
+        }
+        if let [(hash, _)] = batch {
+            tracing::warn!(%hash, code = %error.code, "an intent alone fails its batch; it ends");
+            self.suspects.clear();
+            self.end(*hash, failed(&error.code, error.detail), tx_hash).await?;
+            return Ok(1);
+        }
+        tracing::warn!(items = batch.len(), code = %error.code, "batch failed as a whole; searching it for the culprit");
+        self.suspects = batch.iter().map(|(h, _)| *h).collect();
+        let changes: Vec<_> = batch.iter().map(|(h, _)| (*h, State::Pending, true)).collect();
+        self.store.update(&changes)?;
+        Ok(0)
+    }
+
+    fn defer(&self, hash: IntentHash, deferrals: u32, waiting: Waiting) -> Result<(), RelayerError> {
+        let (first, cap) = self.config.recheck;
+        let wait = first.saturating_mul(1 << deferrals.min(16)).min(cap);
+        tracing::debug!(%hash, code = %waiting.code, wait_ms = wait.as_millis() as u64, "not settleable now; will check again");
+        self.store.defer(&[(hash, now_ns() + wait.as_nanos() as u64, waiting)])?;
+        Ok(())
     }
 
     /// Decides what a failed check means for an intent (see [`ErrorCode::retry`]) and records
@@ -539,10 +657,7 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
             }
             Verdict::NotNow(waiting) => {
                 let deferrals = self.store.record(&hash)?.map_or(0, |r| r.deferrals);
-                let (first, cap) = self.config.recheck;
-                let wait = first.saturating_mul(1 << deferrals.min(16)).min(cap);
-                tracing::debug!(%hash, code = %waiting.code, wait_ms = wait.as_millis() as u64, "not settleable now; will check again");
-                self.store.defer(&[(hash, now_ns() + wait.as_nanos() as u64, waiting)])?;
+                self.defer(hash, deferrals, waiting)?;
                 Ok(0)
             }
         }
@@ -598,7 +713,8 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
             let nonce = self.next_nonce.filter(|n| *n > key.nonce).unwrap_or(key.nonce + 1);
             let tx = self.build_tx(key, nonce, &args, gas, deposit);
             let tx_hash = tx.get_hash();
-            let changes: Vec<_> = hashes.iter().map(|h| (*h, State::Submitted { tx_hash: tx_hash.to_string() }, false)).collect();
+            let submitted = State::Submitted { tx_hash: tx_hash.to_string(), signed_tx: Some(encode_tx(&tx)) };
+            let changes: Vec<_> = hashes.iter().map(|h| (*h, submitted.clone(), false)).collect();
             self.store.update(&changes)?;
             tracing::info!(%tx_hash, intents = hashes.len(), gas, deposit, nonce, "submitting execute_intents");
             // Re-sending the same signed transaction is idempotent (same hash), so transient
@@ -646,10 +762,16 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         }
     }
 
+    /// Polls until the transaction is final, for at most `final_wait`; then `Pending`, and later
+    /// rounds ask again (see [`Relayer::recover`]). A dropped transaction never stalls the relayer.
     async fn wait_final(&self, tx_hash: CryptoHash) -> Result<TxOutcome, ChainError> {
+        let until = tokio::time::Instant::now() + self.config.final_wait;
         loop {
             match self.retry("tx_status", || self.chain.tx_status(tx_hash)).await? {
-                Some(TxOutcome::Pending { .. }) | None => tokio::time::sleep(self.config.status_poll).await,
+                Some(TxOutcome::Pending { .. }) | None if tokio::time::Instant::now() < until => {
+                    tokio::time::sleep(self.config.status_poll).await
+                }
+                Some(TxOutcome::Pending { .. }) | None => return Ok(TxOutcome::Pending { tx_hash }),
                 Some(outcome) => return Ok(outcome),
             }
         }
@@ -665,6 +787,8 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         match outcome {
             TxOutcome::Executed { tx_hash, .. } => {
                 count("executed");
+                // The culprit is among the suspects that did not just pass.
+                self.suspects.retain(|h| !hashes.contains(h));
                 for hash in hashes {
                     self.end(*hash, IntentStatus::Executed { tx_hash: tx_hash.to_string() }, Some(tx_hash)).await?;
                 }
@@ -685,31 +809,21 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
             TxOutcome::Failed { tx_hash, failure, message } => {
                 count("batch_failed");
                 tracing::warn!(%tx_hash, ?failure, %message, "batch failed as a whole");
-                self.retry_or_give_up(hashes, &message, Some(tx_hash)).await
+                let error = match failure {
+                    Some(BatchFailure::Batch(e) | BatchFailure::Item { error: e, .. }) => why(e.code, e.detail),
+                    // Out of gas, a receipt error: no code of ours.
+                    None => Waiting { code: "EXECUTION_FAILED".into(), detail: message },
+                };
+                let batch: Vec<(IntentHash, SignedIntent)> = hashes.iter().copied().zip(signed.iter().cloned()).collect();
+                self.batch_failed(&batch, error, Some(tx_hash)).await
             }
             TxOutcome::Pending { tx_hash } => {
-                let outcome = self.wait_final(tx_hash).await?;
-                Box::pin(self.apply_outcome(hashes, signed, outcome)).await
+                // Not final within `final_wait`: the intents stay submitted under this
+                // transaction, and the next rounds ask again.
+                tracing::info!(%tx_hash, "transaction not final yet; checking it in later rounds");
+                Ok(0)
             }
         }
-    }
-
-    /// Puts intents back as pending, one attempt more; gives up on those out of attempts.
-    async fn retry_or_give_up(&mut self, hashes: &[IntentHash], message: &str, tx_hash: Option<CryptoHash>) -> Result<usize, RelayerError> {
-        let records: std::collections::HashMap<IntentHash, Record> = self.store.active()?.into_iter().collect();
-        let mut ended = 0;
-        let mut again = Vec::new();
-        for hash in hashes {
-            let attempts = records.get(hash).map(|r| r.attempts + 1).unwrap_or(u32::MAX);
-            if attempts >= self.config.max_attempts {
-                self.end(*hash, failed("RELAYER_GAVE_UP", format!("after {attempts} failed batches: {message}")), tx_hash).await?;
-                ended += 1;
-            } else {
-                again.push((*hash, State::Pending, true));
-            }
-        }
-        self.store.update(&again)?;
-        Ok(ended)
     }
 
     async fn end(&self, hash: IntentHash, status: IntentStatus, tx_hash: Option<CryptoHash>) -> Result<(), RelayerError> {
@@ -730,6 +844,57 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
             m.intents.get_or_create(&vec![("outcome".into(), outcome.into())]).inc();
         }
     }
+}
+
+fn encode_tx(tx: &SignedTransaction) -> String {
+    use base64::Engine as _;
+    // Serialising a transaction into a Vec cannot fail.
+    base64::engine::general_purpose::STANDARD.encode(near_primitives::borsh::to_vec(tx).expect("borsh"))
+}
+
+fn decode_tx(text: &str) -> Result<SignedTransaction, StoreError> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| StoreError(format!("stored transaction: {e}")))?;
+    near_primitives::borsh::from_slice(&bytes).map_err(|e| StoreError(format!("stored transaction: {e}")))
+}
+
+/// Pairs swap offers whose diffs cancel exactly (A gives what B takes and takes what B gives),
+/// oldest first. Returns the matched offers and the rest.
+fn match_swaps(offers: Vec<(IntentHash, Record)>) -> (Vec<(IntentHash, Record)>, Vec<(IntentHash, Record)>) {
+    let diff_of = |r: &Record| -> Option<std::collections::BTreeMap<outpost_protocol::TokenId, i128>> {
+        let intent = outpost_protocol::validate::decode_intent(&r.signed.message).ok()?;
+        let mut total = std::collections::BTreeMap::new();
+        for action in intent.actions {
+            if let Action::TokenDiff { diff } = action {
+                for (token, amount) in diff {
+                    let t = total.entry(token).or_insert(0i128);
+                    *t = t.checked_add(amount.0)?;
+                }
+            }
+        }
+        Some(total)
+    };
+    let diffs: Vec<_> = offers.iter().map(|(_, r)| diff_of(r)).collect();
+    let mut taken = vec![false; offers.len()];
+    for i in 0..offers.len() {
+        if taken[i] {
+            continue;
+        }
+        let Some(a) = &diffs[i] else { continue };
+        let counterpart = (i + 1..offers.len()).find(|&j| {
+            !taken[j]
+                && diffs[j].as_ref().is_some_and(|b| a.len() == b.len() && a.iter().all(|(t, v)| b.get(t).and_then(|w| w.checked_add(*v)) == Some(0)))
+        });
+        if let Some(j) = counterpart {
+            taken[i] = true;
+            taken[j] = true;
+        }
+    }
+    let (mut matched, mut rest) = (Vec::new(), Vec::new());
+    for (offer, t) in offers.into_iter().zip(taken) {
+        if t { matched.push(offer) } else { rest.push(offer) }
+    }
+    (matched, rest)
 }
 
 fn is_swap(signed: &SignedIntent) -> bool {

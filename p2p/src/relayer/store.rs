@@ -18,7 +18,14 @@ const DONE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("done");
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum State {
     Pending,
-    Submitted { tx_hash: String },
+    /// Sent in a transaction (or about to be). `signed_tx` (base64 borsh) is kept so that a
+    /// transaction the chain does not know yet is re-broadcast as it is, never re-signed while
+    /// it could still land.
+    Submitted {
+        tx_hash: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signed_tx: Option<String>,
+    },
     /// `tx_hash` is absent when the chain says the intent executed in a transaction this relayer
     /// did not send (another relayer's, found through `nonce_status`).
     Executed { #[serde(default)] tx_hash: Option<String> },
@@ -231,13 +238,13 @@ mod tests {
             let store = Store::open(&path).unwrap();
             assert_eq!(store.add_pending(&[a.clone(), b.clone(), c.clone()], 100).unwrap(), 3);
             assert_eq!(store.add_pending(&[a.clone()], 200).unwrap(), 0, "known intents are not added twice");
-            store.update(&[(b.0, State::Submitted { tx_hash: "T".into() }, false)]).unwrap();
+            store.update(&[(b.0, State::Submitted { tx_hash: "T".into(), signed_tx: None }, false)]).unwrap();
             store.update(&[(c.0, State::Executed { tx_hash: Some("T2".into()) }, false)]).unwrap();
         }
         let store = Store::open(&path).unwrap();
         let pending: Vec<IntentHash> = store.pending().unwrap().into_iter().map(|(h, _)| h).collect();
         assert_eq!(pending, vec![a.0]);
-        assert_eq!(store.state(&b.0).unwrap(), Some(State::Submitted { tx_hash: "T".into() }));
+        assert_eq!(store.state(&b.0).unwrap(), Some(State::Submitted { tx_hash: "T".into(), signed_tx: None }));
         assert_eq!(store.state(&c.0).unwrap(), Some(State::Executed { tx_hash: Some("T2".into()) }));
         assert_eq!(store.active_count().unwrap(), 2);
         assert_eq!(store.add_pending(&[c.clone()], 300).unwrap(), 0, "ended intents are not taken again");

@@ -44,6 +44,9 @@ pub enum Fault {
     ExpireBlockHash,
     /// send_tx: executes the tx, then the connection "drops" (503) on every later send_tx.
     ExecuteThenVanish,
+    /// send_tx: the node times out and the transaction never reaches a chunk: the chain does
+    /// not know it (it may be sent again).
+    Drop,
 }
 
 /// A nonce's key in the toy ledger: (signer, nonce).
@@ -76,6 +79,11 @@ pub struct Chain {
     /// send_tx: the relayer's access key refuses the transaction (a function-call key given a
     /// deposit, as nearcore answers it).
     pub refuse_key: bool,
+    /// A batch holding any of these fails as a whole (`EVENTS_TOO_LARGE`), in simulation and on
+    /// chain, however many items it has.
+    pub poison: HashSet<IntentHash>,
+    /// Transactions the node dropped (hashes), in order.
+    pub dropped: Vec<CryptoHash>,
     /// Fail only when executed (the state changed after the simulation).
     pub fail_execution: HashSet<IntentHash>,
     pub used: HashSet<IntentHash>,
@@ -119,7 +127,25 @@ fn simulate(chain: &Chain, signed: &[SignedIntent]) -> SimulationReport {
         };
         outcomes.push(ItemOutcome { index: i as u32, intent_hash: Some(h), signer_id: None, nonce: None, result });
     }
-    SimulationReport { outcomes, balance_changes: vec![], batch_error: None, storage_deposit_needed: Amount(ok * DEPOSIT_PER_ITEM) }
+    let passing: Vec<&SignedIntent> = signed.iter().zip(&outcomes).filter(|(_, o)| o.result.is_ok()).map(|(s, _)| s).collect();
+    SimulationReport { outcomes, balance_changes: vec![], batch_error: batch_error(chain, &passing), storage_deposit_needed: Amount(ok * DEPOSIT_PER_ITEM) }
+}
+
+/// The contract's batch-wide rules over the items that pass: swap offers net to zero, and the
+/// mock's poison.
+fn batch_error(chain: &Chain, items: &[&SignedIntent]) -> Option<ItemResult> {
+    if items.iter().any(|s| chain.poison.contains(&hash_of(s))) {
+        return Some(ItemResult::Failed { code: "EVENTS_TOO_LARGE".into(), detail: "poisoned by the mock".into() });
+    }
+    let diffs: Vec<_> = items
+        .iter()
+        .flat_map(|s| outpost_protocol::validate::decode_intent(&s.message).unwrap().actions)
+        .filter_map(|a| match a {
+            outpost_protocol::Action::TokenDiff { diff } => Some(diff),
+            _ => None,
+        })
+        .collect();
+    outpost_protocol::validate::check_diffs_balanced(diffs.iter()).err().map(|e| ItemResult::from(&e))
 }
 
 fn outcome_view(tx: &SignedTransaction, block_hash: CryptoHash, status: FinalExecutionStatus) -> RpcTransactionResponse {
@@ -259,6 +285,10 @@ async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Respons
             if let Some(r) = execution_response(&chain, &tx_hash) {
                 return rpc_ok(&id, r);
             }
+            if let Some(Fault::Drop) = fault {
+                chain.dropped.push(tx_hash);
+                return rpc_err(&id, RpcTransactionError::TimeoutError(None).into());
+            }
             let [TxAction::FunctionCall(call)] = t.actions() else { panic!("one function call") };
             assert_eq!(call.method_name, "execute_intents");
             let args: Value = serde_json::from_slice(&call.args).unwrap();
@@ -287,6 +317,10 @@ async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Respons
                     chain.reject.get(&h).copied().unwrap_or("INSUFFICIENT_BALANCE")
                 };
                 let r = panic_response(&tx, block_hash, format!("Smart contract panicked: intent #{i}: {code}: the mock refused it"));
+                return rpc_ok(&id, r);
+            }
+            if let Some(ItemResult::Failed { code, .. }) = batch_error(&chain, &signed.iter().collect::<Vec<_>>()) {
+                let r = panic_response(&tx, block_hash, format!("Smart contract panicked: batch: {code}: the mock refused the batch"));
                 return rpc_ok(&id, r);
             }
             if call.deposit.as_yoctonear() < signed.len() as u128 * DEPOSIT_PER_ITEM {
