@@ -114,7 +114,12 @@ pub struct RelayerConfig {
     /// How long a round waits for a sent transaction to be final before leaving it to the next
     /// rounds (which re-broadcast it, unchanged, while the chain does not know it).
     pub final_wait: Duration,
+    /// How long ended intents are kept (their statuses answered, re-gossiped copies ignored).
+    pub done_retention: Duration,
 }
+
+/// How often ended intents older than `done_retention` are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 impl RelayerConfig {
     pub fn new(signer_id: AccountId, secret_key: near_crypto::SecretKey, contract: AccountId) -> Self {
@@ -130,6 +135,7 @@ impl RelayerConfig {
             halt_backoff: (Duration::from_secs(30), Duration::from_secs(300)),
             deadline_margin: Duration::from_secs(60),
             final_wait: Duration::from_secs(60),
+            done_retention: Duration::from_secs(3 * 24 * 3600),
         }
     }
 }
@@ -218,6 +224,7 @@ pub struct Relayer<C, S> {
     /// Batches then take half of it at a time (a binary search), until the culprit is alone and
     /// ends; everything else goes through meanwhile.
     suspects: Vec<IntentHash>,
+    next_prune_ns: u64,
 }
 
 /// What to do with an intent that failed a check, by the chain's word.
@@ -238,7 +245,7 @@ fn failed(code: &str, reason: impl Into<String>) -> IntentStatus {
 
 impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     pub fn new(config: RelayerConfig, chain: C, store: Arc<Store>, status: S) -> Self {
-        Relayer { config, chain, store, status, metrics: None, health: Health::default(), next_nonce: None, suspects: Vec::new() }
+        Relayer { config, chain, store, status, metrics: None, health: Health::default(), next_nonce: None, suspects: Vec::new(), next_prune_ns: 0 }
     }
 
     /// Reports halts into `health` (the HTTP API serves it).
@@ -366,7 +373,7 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         let mut ended = 0;
         type Sent = (Vec<IntentHash>, Vec<SignedIntent>, Option<String>);
         let mut by_tx: std::collections::BTreeMap<String, Sent> = Default::default();
-        for (hash, record) in self.store.active()? {
+        for (hash, record) in self.store.submitted()? {
             if let State::Submitted { tx_hash, signed_tx } = record.state {
                 let (hashes, signed, tx) = by_tx.entry(tx_hash).or_default();
                 hashes.push(hash);
@@ -461,17 +468,21 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     /// elsewhere is recorded as executed) and returns those due for a batch now: not waiting out
     /// a back-off, and not so close to their deadline that the batch could fail on them.
     async fn take_due(&mut self, now: u64, settled: &mut usize) -> Result<Vec<(IntentHash, Record)>, RelayerError> {
-        let margin = self.config.deadline_margin.as_nanos() as u64;
-        let mut due = Vec::new();
-        for (hash, record) in self.store.pending()? {
-            let deadline = outpost_protocol::validate::decode_intent(&record.signed.message).map(|i| i.deadline.0).unwrap_or(u64::MAX);
-            if deadline < now {
+        for hash in self.store.expired(now) {
+            if let Some(record) = self.store.record(&hash)? {
                 *settled += self.expire(hash, &record).await?;
-            } else if record.not_before_ns <= now && deadline >= now.saturating_add(margin) {
-                due.push((hash, record));
             }
         }
-        Ok(due)
+        if now >= self.next_prune_ns {
+            let cutoff = now.saturating_sub(self.config.done_retention.as_nanos() as u64);
+            let pruned = self.store.prune_done(cutoff)?;
+            tracing::debug!(pruned, "ended intents pruned");
+            self.next_prune_ns = now + PRUNE_EVERY.as_nanos() as u64;
+        }
+        // A window of the oldest due intents is enough to fill a batch and find swap pairs; a
+        // flood of pending intents costs a round no more than that.
+        let window = self.config.gas.max_batch_items.saturating_mul(4);
+        Ok(self.store.due(now, now.saturating_add(self.config.deadline_margin.as_nanos() as u64), window)?)
     }
 
     /// The deadline of a pending intent passed. Another relayer may have executed it in time, so

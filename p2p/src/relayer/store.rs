@@ -2,6 +2,11 @@
 //! is one ACID transaction (fsync on commit), so `kill -9` at any point loses nothing: intents are
 //! written before they are acknowledged, and a batch is marked submitted (with its transaction
 //! hash) before the transaction is sent, so a restart asks the chain what became of it.
+//!
+//! Rounds do not re-read the store: an in-memory index of the active intents (arrival, back-off,
+//! deadline, pending or submitted) is loaded once and kept in step with every write, so a round
+//! reads only the records it batches. Ended intents are kept `done` for a while (so statuses can
+//! be asked for and re-gossiped copies are not taken again), then pruned.
 
 use outpost_protocol::{IntentHash, SignedIntent};
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -72,8 +77,39 @@ fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
+/// What a round needs to know of an active intent without reading its record.
+#[derive(Clone, Copy, Debug)]
+struct Meta {
+    received_ns: u64,
+    not_before_ns: u64,
+    /// `u64::MAX` when the message does not decode (simulation will say why).
+    deadline_ns: u64,
+    pending: bool,
+}
+
+impl Meta {
+    fn of(record: &Record) -> Meta {
+        Meta {
+            received_ns: record.received_ns,
+            not_before_ns: record.not_before_ns,
+            deadline_ns: outpost_protocol::validate::decode_intent(&record.signed.message).map_or(u64::MAX, |i| i.deadline.0),
+            pending: record.state == State::Pending,
+        }
+    }
+}
+
+/// An ended intent and when it ended (for pruning).
+#[derive(Serialize, Deserialize)]
+struct Done {
+    #[serde(flatten)]
+    state: State,
+    #[serde(default)]
+    ended_ns: u64,
+}
+
 pub struct Store {
     db: Database,
+    index: std::sync::Mutex<std::collections::HashMap<IntentHash, Meta>>,
 }
 
 impl Store {
@@ -84,13 +120,17 @@ impl Store {
         tx.open_table(ACTIVE).map_err(err)?;
         tx.open_table(DONE).map_err(err)?;
         tx.commit().map_err(err)?;
-        Ok(Store { db })
+        let store = Store { db, index: Default::default() };
+        let index = store.active()?.into_iter().map(|(h, r)| (h, Meta::of(&r))).collect();
+        *store.index.lock().expect("index") = index;
+        Ok(store)
     }
 
     /// Adds new intents as pending, skipping ones already known. Returns how many were new.
     pub fn add_pending(&self, intents: &[(IntentHash, SignedIntent)], now_ns: u64) -> Result<usize, StoreError> {
         let tx = self.db.begin_write().map_err(err)?;
         let mut added = 0;
+        let mut metas = Vec::new();
         {
             let mut active = tx.open_table(ACTIVE).map_err(err)?;
             let done = tx.open_table(DONE).map_err(err)?;
@@ -108,11 +148,85 @@ impl Store {
                     waiting_for: None,
                 };
                 active.insert(hash.0.as_slice(), serde_json::to_vec(&record).map_err(err)?.as_slice()).map_err(err)?;
+                metas.push((*hash, Meta::of(&record)));
                 added += 1;
             }
         }
         tx.commit().map_err(err)?;
+        self.index.lock().expect("index").extend(metas);
         Ok(added)
+    }
+
+    /// Active intents whose deadline is before `now_ns`.
+    pub fn expired(&self, now_ns: u64) -> Vec<IntentHash> {
+        let index = self.index.lock().expect("index");
+        index.iter().filter(|(_, m)| m.pending && m.deadline_ns < now_ns).map(|(h, _)| *h).collect()
+    }
+
+    /// Up to `limit` pending intents due for a batch at `now_ns`, oldest first: not waiting out
+    /// a back-off, and with a deadline no earlier than `earliest_deadline_ns`. Reads only their
+    /// records.
+    pub fn due(&self, now_ns: u64, earliest_deadline_ns: u64, limit: usize) -> Result<Vec<(IntentHash, Record)>, StoreError> {
+        let mut due: Vec<(u64, IntentHash)> = {
+            let index = self.index.lock().expect("index");
+            index
+                .iter()
+                .filter(|(_, m)| m.pending && m.not_before_ns <= now_ns && m.deadline_ns >= earliest_deadline_ns)
+                .map(|(h, m)| (m.received_ns, *h))
+                .collect()
+        };
+        due.sort_unstable();
+        due.truncate(limit);
+        let tx = self.db.begin_read().map_err(err)?;
+        let table = tx.open_table(ACTIVE).map_err(err)?;
+        let mut out = Vec::with_capacity(due.len());
+        for (_, hash) in due {
+            if let Some(v) = table.get(hash.0.as_slice()).map_err(err)? {
+                out.push((hash, serde_json::from_slice(v.value()).map_err(err)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Active intents sent in a transaction not known final, with their records.
+    pub fn submitted(&self) -> Result<Vec<(IntentHash, Record)>, StoreError> {
+        let hashes: Vec<IntentHash> = self.index.lock().expect("index").iter().filter(|(_, m)| !m.pending).map(|(h, _)| *h).collect();
+        let mut out = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            if let Some(record) = self.record(&hash)? {
+                out.push((hash, record));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes ended intents that ended before `cutoff_ns`; returns how many.
+    pub fn prune_done(&self, cutoff_ns: u64) -> Result<usize, StoreError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        let pruned;
+        {
+            let mut done = tx.open_table(DONE).map_err(err)?;
+            let mut old = Vec::new();
+            for row in done.iter().map_err(err)? {
+                let (k, v) = row.map_err(err)?;
+                let ended = serde_json::from_slice::<Done>(v.value()).map(|d| d.ended_ns).unwrap_or(0);
+                if ended < cutoff_ns {
+                    old.push(k.value().to_vec());
+                }
+            }
+            for key in &old {
+                done.remove(key.as_slice()).map_err(err)?;
+            }
+            pruned = old.len();
+        }
+        tx.commit().map_err(err)?;
+        Ok(pruned)
+    }
+
+    /// Ended intents kept.
+    pub fn done_count(&self) -> Result<u64, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        tx.open_table(DONE).map_err(err)?.len().map_err(err)
     }
 
     /// Every active record, oldest first.
@@ -141,6 +255,7 @@ impl Store {
     /// Keeps intents pending but not before `not_before_ns`, noting why (one transaction).
     pub fn defer(&self, items: &[(IntentHash, u64, Waiting)]) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(err)?;
+        let mut metas = Vec::new();
         {
             let mut active = tx.open_table(ACTIVE).map_err(err)?;
             for (hash, not_before_ns, waiting) in items {
@@ -157,9 +272,12 @@ impl Store {
                     ..record
                 };
                 active.insert(key, serde_json::to_vec(&record).map_err(err)?.as_slice()).map_err(err)?;
+                metas.push((*hash, Meta::of(&record)));
             }
         }
-        tx.commit().map_err(err)
+        tx.commit().map_err(err)?;
+        self.index.lock().expect("index").extend(metas);
+        Ok(())
     }
 
     pub fn pending(&self) -> Result<Vec<(IntentHash, Record)>, StoreError> {
@@ -167,19 +285,18 @@ impl Store {
     }
 
     pub fn pending_count(&self) -> Result<usize, StoreError> {
-        Ok(self.pending()?.len())
+        Ok(self.index.lock().expect("index").values().filter(|m| m.pending).count())
     }
 
     pub fn active_count(&self) -> Result<u64, StoreError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        tx.open_table(ACTIVE).map_err(err)?.len().map_err(err)
+        Ok(self.index.lock().expect("index").len() as u64)
     }
 
     /// The state of an intent this relayer knows, if any.
     pub fn state(&self, hash: &IntentHash) -> Result<Option<State>, StoreError> {
         let tx = self.db.begin_read().map_err(err)?;
         if let Some(v) = tx.open_table(DONE).map_err(err)?.get(hash.0.as_slice()).map_err(err)? {
-            return Ok(Some(serde_json::from_slice(v.value()).map_err(err)?));
+            return Ok(Some(serde_json::from_slice::<Done>(v.value()).map_err(err)?.state));
         }
         if let Some(v) = tx.open_table(ACTIVE).map_err(err)?.get(hash.0.as_slice()).map_err(err)? {
             let record: Record = serde_json::from_slice(v.value()).map_err(err)?;
@@ -192,6 +309,8 @@ impl Store {
     /// state (ended states move them to DONE), `bump` adds one attempt.
     pub fn update(&self, changes: &[(IntentHash, State, bool)]) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(err)?;
+        let (mut metas, mut ended) = (Vec::new(), Vec::new());
+        let now = crate::validate::now_ns();
         {
             let mut active = tx.open_table(ACTIVE).map_err(err)?;
             let mut done = tx.open_table(DONE).map_err(err)?;
@@ -204,16 +323,25 @@ impl Store {
                 match state {
                     State::Executed { .. } | State::Failed { .. } => {
                         active.remove(key).map_err(err)?;
-                        done.insert(key, serde_json::to_vec(state).map_err(err)?.as_slice()).map_err(err)?;
+                        let record = Done { state: state.clone(), ended_ns: now };
+                        done.insert(key, serde_json::to_vec(&record).map_err(err)?.as_slice()).map_err(err)?;
+                        ended.push(*hash);
                     }
                     _ => {
                         let record = Record { state: state.clone(), attempts: record.attempts + u32::from(*bump), ..record };
                         active.insert(key, serde_json::to_vec(&record).map_err(err)?.as_slice()).map_err(err)?;
+                        metas.push((*hash, Meta::of(&record)));
                     }
                 }
             }
         }
-        tx.commit().map_err(err)
+        tx.commit().map_err(err)?;
+        let mut index = self.index.lock().expect("index");
+        for hash in ended {
+            index.remove(&hash);
+        }
+        index.extend(metas);
+        Ok(())
     }
 }
 
@@ -248,5 +376,36 @@ mod tests {
         assert_eq!(store.state(&c.0).unwrap(), Some(State::Executed { tx_hash: Some("T2".into()) }));
         assert_eq!(store.active_count().unwrap(), 2);
         assert_eq!(store.add_pending(&[c.clone()], 300).unwrap(), 0, "ended intents are not taken again");
+    }
+
+    #[test]
+    fn rounds_read_only_what_is_due_and_ended_intents_are_pruned_after_a_while() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("relayer.redb")).unwrap();
+        let items: Vec<_> = (1..=5).map(item).collect();
+        store.add_pending(&items, 1_000).unwrap();
+        let now = crate::validate::now_ns();
+        // One waits out a back-off, one is submitted, one ended.
+        let waiting = Waiting { code: "INSUFFICIENT_BALANCE".into(), detail: String::new() };
+        store.defer(&[(items[0].0, now + 60_000_000_000, waiting)]).unwrap();
+        store.update(&[(items[1].0, State::Submitted { tx_hash: "T".into(), signed_tx: None }, false)]).unwrap();
+        store.update(&[(items[2].0, State::Executed { tx_hash: Some("T0".into()) }, false)]).unwrap();
+        let due: Vec<IntentHash> = store.due(now, now, 10).unwrap().into_iter().map(|(h, _)| h).collect();
+        assert_eq!(due, vec![items[3].0, items[4].0], "oldest first, only the due ones");
+        assert_eq!(store.due(now, now, 1).unwrap().len(), 1, "limited");
+        assert!(store.due(now, u64::MAX, 10).unwrap().is_empty(), "too close to their deadline");
+        assert_eq!(store.submitted().unwrap().len(), 1);
+        assert!(store.expired(now).is_empty());
+        assert_eq!(store.expired(u64::MAX).len(), 3, "pending ones past their deadline");
+        assert_eq!((store.active_count().unwrap(), store.pending_count().unwrap()), (4, 3));
+        // The index survives a reopen.
+        drop(store);
+        let store = Store::open(&dir.path().join("relayer.redb")).unwrap();
+        assert_eq!(store.due(now, now, 10).unwrap().len(), 2);
+        // Pruning: ended before the cutoff goes, the status with it; later ones stay.
+        assert_eq!(store.prune_done(now).unwrap(), 0);
+        assert_eq!(store.prune_done(u64::MAX).unwrap(), 1);
+        assert_eq!(store.state(&items[2].0).unwrap(), None);
+        assert_eq!(store.done_count().unwrap(), 0);
     }
 }
