@@ -8,7 +8,7 @@
 //! ```
 
 use crate::behaviour::{Behaviour, BehaviourEvent, GossipTuning, Topics};
-use crate::validate::{now_ns, Accepted, Validator, Verdict};
+use crate::validate::{now_ns, Accepted, IgnoreReason, Validator, Verdict};
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
 use libp2p::core::upgrade::Version;
@@ -104,8 +104,16 @@ impl BrowserNode {
                                     };
                                     let _ = events.unbounded_send(event);
                                 }
-                                Verdict::Ignore(_) => {
+                                Verdict::Ignore(reason) => {
                                     gs.report_message_validation_result(&message_id, &propagation_source, MessageAcceptance::Ignore);
+                                    // A report about an intent this page sent before a reload: not
+                                    // forwarded, but the dApp still hears it (it trusts only its
+                                    // configured relayers, and only as a hint).
+                                    if reason == IgnoreReason::UnknownIntent {
+                                        if let Ok(GossipMessage::Status { intent_hash, status }) = GossipMessage::decode(&message.data) {
+                                            let _ = events.unbounded_send(BrowserEvent::Status { intent_hash, status, author: message.source });
+                                        }
+                                    }
                                 }
                                 Verdict::Reject(_) => {
                                     gs.report_message_validation_result(&message_id, &propagation_source, MessageAcceptance::Reject);
@@ -131,6 +139,7 @@ impl BrowserNode {
                     },
                     command = command_rx.next() => match command {
                         Some(Command::Publish(hash, data)) => {
+                            validator.mark_seen(hash);
                             outbox.push_back((hash, data));
                             flush(&mut swarm, &topics, &mut outbox, &events);
                         }

@@ -5,6 +5,7 @@
 use outpost_protocol::gossip::{GossipMessage, IntentStatus};
 use outpost_protocol::nep413::Payload;
 use outpost_protocol::{verify_signed_intent, Crypto, DalekCrypto, ErrorCode, IntentError, IntentHash};
+use outpost_protocol::error::Retry;
 use outpost_protocol::{SignedIntent, VerifiedIntent};
 use std::collections::{HashSet, VecDeque};
 
@@ -39,6 +40,10 @@ pub enum IgnoreReason {
     JustExpired,
     /// The peer sent more than its rate allows (decided by the node, before validation).
     RateLimited,
+    /// A status for an intent this node never accepted: nothing here to tell about.
+    UnknownIntent,
+    /// This node already forwarded a report of this kind for this intent.
+    DuplicateStatus,
 }
 
 impl IgnoreReason {
@@ -47,6 +52,8 @@ impl IgnoreReason {
             IgnoreReason::Duplicate => "duplicate",
             IgnoreReason::JustExpired => "just_expired",
             IgnoreReason::RateLimited => "rate_limited",
+            IgnoreReason::UnknownIntent => "unknown_intent",
+            IgnoreReason::DuplicateStatus => "duplicate_status",
         }
     }
 }
@@ -93,13 +100,20 @@ impl SeenSet {
 pub struct Validator {
     recipient: String,
     seen: SeenSet,
+    /// (intent, kind of report) already forwarded: at most one `executed` and one `failed` each.
+    reported: SeenSet,
     expiry_grace_ns: u64,
 }
 
 impl Validator {
     /// `recipient` is the intents contract's account id (what intents must be signed for).
     pub fn new(recipient: impl Into<String>) -> Self {
-        Validator { recipient: recipient.into(), seen: SeenSet::new(DEFAULT_SEEN_CAPACITY), expiry_grace_ns: DEFAULT_EXPIRY_GRACE_NS }
+        Validator {
+            recipient: recipient.into(),
+            seen: SeenSet::new(DEFAULT_SEEN_CAPACITY),
+            reported: SeenSet::new(DEFAULT_SEEN_CAPACITY),
+            expiry_grace_ns: DEFAULT_EXPIRY_GRACE_NS,
+        }
     }
 
     pub fn with_seen_capacity(mut self, capacity: usize) -> Self {
@@ -121,18 +135,61 @@ impl Validator {
         self.seen.contains(hash)
     }
 
+    /// Records an intent this node published itself (it never comes back through gossip), so
+    /// reports about it are taken.
+    pub fn mark_seen(&mut self, hash: IntentHash) {
+        self.seen.insert(hash);
+    }
+
     /// Checks raw gossip bytes: size limit and decoding first (GossipMessage::decode), then the
     /// intent rules. `now_ns` is wall-clock time in nanoseconds.
     pub fn check_bytes(&mut self, data: &[u8], now_ns: u64) -> Verdict {
         match GossipMessage::decode(data) {
             Err(e) => Verdict::Reject(e),
             Ok(GossipMessage::Intent { intent }) => self.check_intent(intent, now_ns),
-            Ok(GossipMessage::Status { intent_hash, status }) => {
-                // Statuses carry no user signature: gossipsub's strict signing names the relayer
-                // that published it, and clients confirm on chain. Only the shape is checked.
-                Verdict::Accept(Accepted::Status { intent_hash, status })
-            }
+            Ok(GossipMessage::Status { intent_hash, status }) => self.check_status(intent_hash, status),
         }
+    }
+
+    /// A relayer's report. It carries no user signature (gossipsub's strict signing names the
+    /// relayer), and clients believe only the chain, so reports are hints; what a node forwards
+    /// of them is bounded and plausible, without an RPC call per message:
+    /// * only about intents this node accepted (others are ignored, not forwarded);
+    /// * at most one `executed` and one `failed` per intent (further ones are ignored), so status
+    ///   traffic is at most twice the intent traffic however many relayers race;
+    /// * `executed` names a transaction hash in NEAR's form, and `failed` a code no later state
+    ///   can cure: an honest relayer never announces "not now" as a failure, so such a report is
+    ///   rejected and its sender's score falls.
+    pub fn check_status(&mut self, intent_hash: IntentHash, status: IntentStatus) -> Verdict {
+        let kind_bit = match &status {
+            IntentStatus::Executed { tx_hash } => {
+                let well_formed = bs58::decode(tx_hash).into_vec().is_ok_and(|b| b.len() == 32);
+                if !well_formed {
+                    return Verdict::Reject(IntentError::new(ErrorCode::MessageMalformed, format!("tx_hash `{tx_hash}` is not a NEAR transaction hash")));
+                }
+                1
+            }
+            IntentStatus::Failed { code, .. } => {
+                if let Some(c) = ErrorCode::parse(code).filter(|c| c.retry() == Retry::Later) {
+                    return Verdict::Reject(IntentError::new(
+                        c,
+                        format!("reported as failed, but a later state may cure {c}: a relayer must wait for the chain's word"),
+                    ));
+                }
+                2
+            }
+        };
+        if !self.seen.contains(&intent_hash) {
+            return Verdict::Ignore(IgnoreReason::UnknownIntent);
+        }
+        // A key per (intent, kind) in the same bounded set type: flip a bit of the hash.
+        let mut key = intent_hash;
+        key.0[0] ^= kind_bit;
+        key.0[31] ^= 0x80;
+        if !self.reported.insert(key) {
+            return Verdict::Ignore(IgnoreReason::DuplicateStatus);
+        }
+        Verdict::Accept(Accepted::Status { intent_hash, status })
     }
 
     /// Checks one signed intent (also used for intents that arrive over HTTP).
@@ -181,9 +238,7 @@ impl Validator {
         for (i, data) in messages.iter().enumerate() {
             match GossipMessage::decode(data) {
                 Err(e) => verdicts.push(Some(Verdict::Reject(e))),
-                Ok(GossipMessage::Status { intent_hash, status }) => {
-                    verdicts.push(Some(Verdict::Accept(Accepted::Status { intent_hash, status })))
-                }
+                Ok(GossipMessage::Status { intent_hash, status }) => verdicts.push(Some(self.check_status(intent_hash, status))),
                 Ok(GossipMessage::Intent { intent }) => match outpost_protocol::validate::check_sizes(&intent) {
                     // Oversized parts are rejected before any hashing, as in the single path.
                     Err(e) => verdicts.push(Some(Verdict::Reject(e))),
@@ -259,6 +314,34 @@ pub fn now_ns() -> u64 {
 mod tests {
     use super::*;
     use crate::testkit::*;
+
+    #[test]
+    fn status_reports_are_bounded_and_plausible() {
+        let mut v = Validator::new(CONTRACT);
+        let signed = valid_intent(2);
+        let h = Payload::of(&signed).hash(&DalekCrypto);
+        let tx = "9wQ1nF3hcfDLnEPuMxJgi5yVmc3FMDwsD8Nr2N4mPXW6".to_owned();
+        let status = |s: IntentStatus| GossipMessage::Status { intent_hash: h, status: s }.encode();
+        let executed = status(IntentStatus::Executed { tx_hash: tx.clone() });
+        assert!(matches!(v.check_bytes(&executed, now_ns()), Verdict::Ignore(IgnoreReason::UnknownIntent)), "about an intent never seen");
+        v.check_intent(signed, now_ns());
+        assert!(matches!(v.check_bytes(&executed, now_ns()), Verdict::Accept(Accepted::Status { .. })));
+        let again = status(IntentStatus::Executed { tx_hash: "GZpLKs6pcHFGDmh1oVzjQLcnrAWX1UMtcuKaAfV3r6hK".into() });
+        assert!(matches!(v.check_bytes(&again, now_ns()), Verdict::Ignore(IgnoreReason::DuplicateStatus)), "one executed report per intent");
+        let failed = status(IntentStatus::Failed { code: "SIGNATURE_INVALID".into(), reason: String::new() });
+        assert!(matches!(v.check_bytes(&failed, now_ns()), Verdict::Accept(_)), "and one failed report");
+        assert!(matches!(v.check_bytes(&failed, now_ns()), Verdict::Ignore(IgnoreReason::DuplicateStatus)));
+        // Lies an honest relayer never tells are the sender's fault.
+        let not_now = status(IntentStatus::Failed { code: "INSUFFICIENT_BALANCE".into(), reason: String::new() });
+        assert!(matches!(v.check_bytes(&not_now, now_ns()), Verdict::Reject(e) if e.code == ErrorCode::InsufficientBalance));
+        let bad_tx = status(IntentStatus::Executed { tx_hash: "not-a-hash".into() });
+        assert!(matches!(v.check_bytes(&bad_tx, now_ns()), Verdict::Reject(e) if e.code == ErrorCode::MessageMalformed));
+        // What this node published itself counts as seen.
+        let mine = Payload::of(&valid_intent(3)).hash(&DalekCrypto);
+        v.mark_seen(mine);
+        let about_mine = GossipMessage::Status { intent_hash: mine, status: IntentStatus::Executed { tx_hash: tx } }.encode();
+        assert!(matches!(v.check_bytes(&about_mine, now_ns()), Verdict::Accept(_)));
+    }
 
     #[test]
     fn accepts_a_valid_intent_once_then_ignores_duplicates() {

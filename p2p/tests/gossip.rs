@@ -210,8 +210,12 @@ async fn rate_limit_ignores_a_peer_over_its_budget_without_penalty() {
 async fn relayer_statuses_reach_peers_on_the_status_topic() {
     use outpost_protocol::gossip::IntentStatus;
     let mut nodes = line(3).await;
-    let h = hash(&valid_intent(77));
+    let signed = valid_intent(77);
+    let h = hash(&signed);
     let executed = IntentStatus::Executed { tx_hash: "9wQ1nF3hcfDLnEPuMxJgi5yVmc3FMDwsD8Nr2N4mPXW6".into() };
+    // Nodes forward reports only about intents they accepted: the intent goes first.
+    nodes[0].handle.publish_intent(signed).await.unwrap();
+    wait_for(&mut nodes[2].events, Duration::from_secs(10), |e| matches!(e, NodeEvent::Intent { hash, .. } if *hash == h).then_some(())).await.expect("intent reached the far end");
     // The status topic has its own mesh; give the heartbeat a moment to graft it.
     tokio::time::sleep(Duration::from_millis(500)).await;
     nodes[0].handle.publish_status(h, executed.clone()).await.unwrap();

@@ -105,11 +105,14 @@ impl ErrorCode {
             | SignatureInvalid | WrongRecipient | DeadlineExpired | NoActions | TooManyActions | ZeroAmount
             | MemoTooLong | SelfTransfer | EmptyTokenDiff | TokenDiffOneSided | TooManyTokens | NoNonces
             | TooManyNonces | ImplicitKeyFixed => Retry::Never,
+            // A batch fails with it; an intent alone fails with it only when its own events
+            // exceed the log limit, which no state changes.
+            EventsTooLarge => Retry::Never,
             NonceUsed => Retry::CheckNonce,
             // Time cures a deadline that is still too far; the rest are ledger or batch states.
             DeadlineTooFar | KeyNotAuthorized | BatchEmpty | BatchTooLarge | DiffNotBalanced
             | InsufficientBalance | BalanceOverflow | KeyAlreadyExists | KeyNotFound | TooManyKeys
-            | MalformedDepositMessage | NotOwner | DepositRequired | EventsTooLarge
+            | MalformedDepositMessage | NotOwner | DepositRequired
             | InsufficientStorageDeposit | Paused => Retry::Later,
         }
     }
