@@ -43,7 +43,7 @@ fn record(txs: &mut Vec<Tx>, what: String, outcome: ExecutionFinalResult) -> Res
 
 fn is_unknown_account(e: &near_workspaces::error::Error) -> bool {
     let text = format!("{e} {e:?}");
-    text.contains("UnknownAccount") || text.contains("does not exist")
+    text.contains("UnknownAccount") || text.contains("UNKNOWN_ACCOUNT") || text.contains("does not exist")
 }
 
 async fn find<N: Network + 'static>(worker: &Worker<N>, id: &AccountId) -> Result<Found> {
@@ -249,8 +249,12 @@ async fn install_intents<N: Network + 'static>(worker: &Worker<N>, funder: &Acco
             } else {
                 (t.key.clone().expect("key found before the balance check"), "installed")
             };
+            let mut keys = full_access_keys(worker, id).await?;
+            // The key we just created it with goes too, even if a lagging view missed it.
+            if !keys.contains(&key.public_key()) {
+                keys.push(key.public_key());
+            }
             let account = Account::from_secret_key(id.clone(), key, worker);
-            let keys = full_access_keys(worker, id).await?;
             progress(&format!("deploying {id} ({} bytes), calling new and deleting its {} full-access key(s) in one transaction", t.built.code.len(), keys.len()));
             let mut batch = account.batch(id).deploy(&t.built.code).call(Function::new("new").args_json(json!({"owner_id": funder.id()})).gas(INIT_GAS));
             for k in keys {
