@@ -45,6 +45,8 @@ impl Report {
             let _ = writeln!(out, "  build           {}", c.build);
             let keys = if c.full_access_keys.is_empty() {
                 "none (upgrades go through the owner's `upgrade` call)".to_owned()
+            } else if c.role == "token" {
+                format!("{} (the demo token keeps its key and is redeployed directly)", c.full_access_keys.join(", "))
             } else {
                 c.full_access_keys.join(", ")
             };
@@ -95,7 +97,7 @@ mod tests {
             "intents contract  intents.alice.testnet  https://testnet.nearblocks.io/address/intents.alice.testnet\n",
             "  code hash       HASH1 (upgraded)\n",
             "  full-access keys none (upgrades go through the owner's `upgrade` call)\n",
-            "  full-access keys ed25519:K\n",
+            "  full-access keys ed25519:K (the demo token keeps its key and is redeployed directly)\n",
             "TX1  https://testnet.nearblocks.io/txns/TX1\n",
             "files\n  neardev/network.json\n",
         ] {

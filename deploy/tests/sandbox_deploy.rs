@@ -220,7 +220,7 @@ async fn own_account_deploy_then_upgrade(worker: Worker<Sandbox>) {
     require(&mut failures, view(&worker, &intents_id, "config", json!({})).await["owner_id"] == alice.id().as_str(), "owner is not alice");
     require(&mut failures, !view(&worker, &token_id, "storage_balance_of", json!({"account_id": intents_id})).await.is_null(), "ledger not registered with the token");
     require(&mut failures, view(&worker, &token_id, "ft_balance_of", json!({"account_id": alice.id()})).await == "1000000000000000", "supply not minted to alice");
-    for want in [format!("owner account     {}\n", alice.id()), format!("intents contract  {intents_id}\n"), format!("  code hash       {} (created)\n", code_hash(&v1)), "  full-access keys none".into(), format!("  full-access keys {alice_key}\n"), format!("create {intents_id}"), out.join("sandbox/network.json").display().to_string()] {
+    for want in [format!("owner account     {}\n", alice.id()), format!("intents contract  {intents_id}\n"), format!("  code hash       {} (created)\n", code_hash(&v1)), "  full-access keys none".into(), format!("  full-access keys {alice_key} (the demo token keeps its key"), format!("create {intents_id}"), out.join("sandbox/network.json").display().to_string()] {
         require(&mut failures, first.stdout.contains(&want), format!("first run's summary lacks {want:?}:\n{}", first.stdout));
     }
     let network: Value = serde_json::from_str(&std::fs::read_to_string(out.join("sandbox/network.json")).unwrap_or_default()).unwrap_or_default();
