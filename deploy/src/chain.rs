@@ -24,14 +24,14 @@ const INIT_GAS: Gas = Gas::from_tgas(50);
 const UPGRADE_GAS: Gas = Gas::from_tgas(300);
 const ONE_YOCTO: NearToken = NearToken::from_yoctonear(1);
 
-/// The demo token's supply (6 decimals) and metadata.
+/// The demo token's supply (6 decimals), minted to the owner.
 const TOKEN_SUPPLY: &str = "1000000000000000";
 
 pub fn progress(what: &str) {
     eprintln!("==> {what}");
 }
 
-/// Sends nothing: checks that the transaction succeeded and records its hash.
+/// Records a sent transaction's hash (listed even when it failed) and checks its outcome.
 fn record(txs: &mut Vec<Tx>, what: String, outcome: ExecutionFinalResult) -> Result<()> {
     let hash = outcome.outcome().transaction_hash.to_string();
     txs.push(Tx { what: what.clone(), hash: hash.clone() });
