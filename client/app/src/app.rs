@@ -75,6 +75,7 @@ fn default_networks() -> Vec<NetworkConfig> {
             name: "sandbox".into(),
             chain_id: "localnet".into(),
             rpc_url: "http://127.0.0.1:3030".into(),
+            explorer_url: None,
             intents_contract: "intents.test.near".into(),
             tokens: vec![],
             peers: vec![],
@@ -827,6 +828,11 @@ fn queue_screen() -> Html {
                     State::Executed { tx_hash, .. } => tx_hash.clone().map(|h| format!("tx {h}")).unwrap_or_else(|| "nonce used on chain".into()),
                     State::Failed { code, reason, .. } => format!("{code}: {reason}"),
                 };
+                // Executed transactions link to the network's explorer (network.json `explorer_url`).
+                let explorer = match &r.state {
+                    State::Executed { tx_hash: Some(h), .. } => c.network.borrow().tx_link(h),
+                    _ => None,
+                };
                 let queued = matches!(r.state, State::Queued);
                 let can_cancel = unlocked && !r.state.is_final() && r.cancels.is_none() && r.cancelled_by.is_none();
                 html! {
@@ -835,6 +841,7 @@ fn queue_screen() -> Html {
                         <span class="summary">{ &r.summary }</span>
                         <span class="mono small">{ &r.id[..10.min(r.id.len())] }</span>
                         <span class="detail">{ detail }</span>
+                        if let Some(href) = explorer { <a class="explorer small" href={href} target="_blank" rel="noopener noreferrer">{"explorer"}</a> }
                         if r.cancelled_by.is_some() { <span class="detail">{"cancellation queued"}</span> }
                         if queued && !r.maybe_delivered && r.cancelled_by.is_none() {
                             <button class="discard" onclick={act("discard", r.id.clone())}>{"Discard"}</button>
@@ -998,6 +1005,7 @@ fn network_screen() -> Html {
                 name: "custom".into(),
                 chain_id: current.chain_id.clone(),
                 rpc_url: rpc_url.trim().to_owned(),
+                explorer_url: current.explorer_url.clone(),
                 intents_contract: contract.trim().to_owned(),
                 tokens: current.tokens.clone(),
                 peers: peers.split_whitespace().map(str::to_owned).collect(),

@@ -19,10 +19,13 @@ pub struct TokenInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
-    /// `sandbox`, `testnet` or `custom`.
+    /// `sandbox`, `testnet`, `mainnet` or `custom`.
     pub name: String,
     pub chain_id: String,
     pub rpc_url: String,
+    /// Block explorer base URL (`https://nearblocks.io`); transactions link to `<it>/txns/<hash>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explorer_url: Option<String>,
     /// The intents contract: the NEP-413 recipient of every intent.
     pub intents_contract: String,
     #[serde(default)]
@@ -54,13 +57,16 @@ fn check_url(what: &str, url: &str) -> Result<(), Problem> {
 impl NetworkConfig {
     /// Checks every field, naming the first bad one in words.
     pub fn validate(&self) -> Result<(), Problem> {
-        if !matches!(self.name.as_str(), "sandbox" | "testnet" | "custom") {
-            return Err(Problem::new(format!("network `{}`: the choices are sandbox, testnet and custom", self.name)));
+        if !matches!(self.name.as_str(), "sandbox" | "testnet" | "mainnet" | "custom") {
+            return Err(Problem::new(format!("network `{}`: the choices are sandbox, testnet, mainnet and custom", self.name)));
         }
         if self.chain_id.trim().is_empty() {
             return Err(Problem::new("the chain id is empty (e.g. `testnet` or `localnet`)"));
         }
         check_url("the RPC URL", &self.rpc_url)?;
+        if let Some(url) = &self.explorer_url {
+            check_url("the explorer URL", url)?;
+        }
         parse_account_id(&self.intents_contract)
             .map_err(|e| Problem::new(format!("the intents contract id is not valid: {}", e.detail)))?;
         if let Some(url) = &self.relayer_url {
@@ -80,12 +86,18 @@ impl NetworkConfig {
         self.tokens.iter().find(|t| &t.id == token).map_or(0, |t| t.decimals)
     }
 
+    /// A transaction's page on the network's explorer, when it has one.
+    pub fn tx_link(&self, tx_hash: &str) -> Option<String> {
+        self.explorer_url.as_ref().map(|e| format!("{}/txns/{tx_hash}", e.trim_end_matches('/')))
+    }
+
     /// The public testnet with the given intents contract.
     pub fn testnet(intents_contract: &str) -> NetworkConfig {
         NetworkConfig {
             name: "testnet".into(),
             chain_id: "testnet".into(),
             rpc_url: "https://rpc.testnet.near.org".into(),
+            explorer_url: Some("https://testnet.nearblocks.io".into()),
             intents_contract: intents_contract.into(),
             tokens: vec![],
             peers: vec![],
@@ -130,6 +142,16 @@ mod tests {
         assert_eq!(n[1].relayer_url, None);
         let one = serde_json::to_string(&n[1]).unwrap();
         assert_eq!(parse_networks(&one).unwrap(), vec![n[1].clone()]);
+        assert_eq!(n[0].tx_link("H"), None);
+    }
+
+    #[test]
+    fn mainnet_with_its_explorer() {
+        let file = r#"{"name":"mainnet","chain_id":"mainnet","rpc_url":"https://rpc.mainnet.near.org","explorer_url":"https://nearblocks.io","intents_contract":"intents.alice.near"}"#;
+        let n = parse_networks(file).unwrap();
+        assert_eq!(n[0].name, "mainnet");
+        assert_eq!(n[0].tx_link("8sd3").as_deref(), Some("https://nearblocks.io/txns/8sd3"));
+        assert_eq!(NetworkConfig::testnet("a.testnet").tx_link("X").as_deref(), Some("https://testnet.nearblocks.io/txns/X"));
     }
 
     #[test]
@@ -144,8 +166,11 @@ mod tests {
         n.peers = vec!["127.0.0.1:9000".into()];
         assert!(n.validate().unwrap_err().0.contains("websocket multiaddr"));
         n.peers.clear();
-        n.name = "mainnet".into();
+        n.name = "devnet".into();
         assert!(n.validate().unwrap_err().0.contains("choices are"));
+        n.name = "testnet".into();
+        n.explorer_url = Some("nearblocks.io".into());
+        assert!(n.validate().unwrap_err().0.contains("the explorer URL must be"));
         assert!(parse_networks("{").unwrap_err().0.starts_with("the network file is not valid"));
         assert!(parse_networks(r#"{"networks":[]}"#).unwrap_err().0.contains("no network"));
     }
