@@ -12,49 +12,29 @@
 use near_workspaces::network::Sandbox;
 use near_workspaces::types::{AccessKeyPermission, NearToken, SecretKey};
 use near_workspaces::{Account, AccountId, Worker};
+use outpost_integration_tests::tier2::{self, Flow, Options};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 
-type Flow = fn(Worker<Sandbox>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
-
-const FLOWS: &[(&str, Flow)] = &[
-    ("deploy_to_sandbox", |_| Box::pin(deploy_to_sandbox())),
-    ("own_account_deploy_then_upgrade", |w| Box::pin(own_account_deploy_then_upgrade(w))),
-    ("too_little_near_creates_nothing", |w| Box::pin(too_little_near_creates_nothing(w))),
+const FLOWS: &[Flow<Worker<Sandbox>>] = &[
+    Flow { name: "deploy_to_sandbox", run: |_| Box::pin(deploy_to_sandbox()) },
+    Flow { name: "own_account_deploy_then_upgrade", run: |w| Box::pin(own_account_deploy_then_upgrade(w)) },
+    Flow { name: "too_little_near_creates_nothing", run: |w| Box::pin(too_little_near_creates_nothing(w)) },
 ];
 
+/// The shared tier-2 runner: flows inside the runtime, the sandbox stopped before exit, leftovers
+/// reported (see integration-tests/src/tier2.rs, tested in tier 1).
 fn main() {
-    let has_sandbox = std::env::var_os("NEAR_SANDBOX_BIN_PATH").is_some_and(|p| Path::new(&p).is_file())
-        || std::env::var("OUTPOST_SANDBOX_DOWNLOAD").is_ok_and(|v| v == "1");
-    if !has_sandbox {
-        println!("tier 2 (deploy to sandbox) SKIPPED: NEAR_SANDBOX_BIN_PATH does not name a neard sandbox binary (and OUTPOST_SANDBOX_DOWNLOAD=1 is not set).");
-        println!("  flows not run: {}", FLOWS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "));
-        println!("sandbox_deploy: 0 passed, 0 failed, {} skipped", FLOWS.len());
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    let worker = rt.block_on(async { near_workspaces::sandbox().await }).expect("start the sandbox");
-    let (mut passed, mut failed) = (0, 0);
-    for (name, flow) in FLOWS {
-        let started = std::time::Instant::now();
-        match rt.block_on(tokio::spawn(flow(worker.clone()))) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok ({:.1} s)", started.elapsed().as_secs_f64());
-            }
-            Err(e) => {
-                failed += 1;
-                println!("test {name} ... FAILED: {e}");
-            }
-        }
-    }
-    println!("sandbox_deploy: {passed} passed, {failed} failed, 0 skipped");
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    let summary = tier2::run(
+        "sandbox_deploy",
+        FLOWS,
+        &Options::from_args(),
+        tier2::sandbox_availability(),
+        || async { near_workspaces::sandbox().await.map_err(|e| format!("near_workspaces::sandbox(): {e}")) },
+        &mut std::io::stdout(),
+    );
+    std::process::exit(summary.exit_code());
 }
 
 // ---- helpers ----
