@@ -294,7 +294,7 @@ fn cancellation_settles_the_original() {
     w.pass(NOW_MS, true);
     let nonce = w.q.records[&oid].signed.nonce;
     let intent = cancellation(&key().public_key().implicit_account_id(), vec![nonce], NOW_MS * 1_000_000, 24).unwrap();
-    let signed = key().sign_intent(&intent, outpost_protocol::Nonce([200; 32]), "intents.test.near");
+    let signed = key().sign_intent(&intent, outpost_protocol::Nonce::new(intent.deadline.0, [200; 24]), "intents.test.near");
     let cancel = new_record(signed, "cancel".into(), NOW_MS).unwrap();
     let cid = cancel.id.clone();
     let both = w.q.link_cancellation(&oid, cancel, NOW_MS).unwrap();

@@ -79,6 +79,12 @@ codes! {
     ImplicitKeyFixed => "IMPLICIT_KEY_FIXED", "an implicit account's own key cannot be removed";
     InsufficientStorageDeposit => "INSUFFICIENT_STORAGE_DEPOSIT", "not enough NEAR in the ledger to pay for storage";
     Paused => "PAUSED", "the contract is paused";
+    // v2: nonces carry their expiry, weak keys, bounded work per batch.
+    WeakPublicKey => "WEAK_PUBLIC_KEY", "this key is of small order (weak): it may not sign or be registered";
+    DeadlineAfterNonceExpiry => "DEADLINE_AFTER_NONCE_EXPIRY", "the deadline is after the nonce's expiry (its first 8 bytes)";
+    NonceExpiryTooFar => "NONCE_EXPIRY_TOO_FAR", "the nonce's expiry is further ahead than the contract allows";
+    TooManyWithdrawals => "TOO_MANY_WITHDRAWALS", "too many withdrawals in one intent or batch";
+    BatchGasTooHigh => "BATCH_GAS_TOO_HIGH", "the batch needs more gas than one transaction may use; split it";
 }
 
 impl fmt::Display for ErrorCode {

@@ -148,7 +148,9 @@ pub fn outcome_of(tx_hash: CryptoHash, response: Option<FinalExecutionOutcomeVie
 
 impl ChainClient for RpcChainClient {
     async fn simulate(&self, batch: &[SignedIntent]) -> Result<SimulationReport, ChainError> {
-        let args = serde_json::to_vec(&serde_json::json!({ "signed": batch })).map_err(|e| ChainError::Rejected(e.to_string()))?;
+        // v2: the simulation charges storage to, and pays fees to, the caller: us.
+        let args = serde_json::to_vec(&serde_json::json!({ "signed": batch, "caller_id": self.signer_id }))
+            .map_err(|e| ChainError::Rejected(e.to_string()))?;
         let request = methods::query::RpcQueryRequest {
             block_reference: BlockReference::Finality(Finality::Final),
             request: QueryRequest::CallFunction {

@@ -356,7 +356,8 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
             let dropped_some = keep.len() != batch.len();
             batch = keep;
             match report.batch_error {
-                None if !dropped_some => break report.storage_deposit_needed.0,
+                // v2: execute_intents takes no deposit (the relayer's ledger NEAR pays storage).
+                None if !dropped_some => break 0,
                 None => continue,
                 Some(ItemResult::Failed { code, .. }) if code == ErrorCode::DiffNotBalanced.as_str() => {
                     // Swap offers without their counterpart yet: leave them pending for a later
