@@ -65,6 +65,10 @@ async fn setup(worker: &Worker<Sandbox>) -> Setup {
     ok(token.call("new").args_json(json!({"owner_id": owner.id(), "total_supply": "1000000000", "metadata": metadata})).transact().await);
     ok(intents.call("new").args_json(json!({"owner_id": owner.id()})).transact().await);
     ok(owner.call(token.id(), "storage_deposit").args_json(json!({"account_id": intents.id()})).deposit(NearToken::from_millinear(13)).transact().await);
+    // v2: execute_intents takes no deposit; the relayer's NEAR in the ledger pays storage. The
+    // owner's pays the new records its ft_transfer_call deposits create for others (`fund`).
+    ok(relayer.call(intents.id(), "deposit").args_json(json!({})).deposit(NearToken::from_near(1)).transact().await);
+    ok(owner.call(intents.id(), "deposit").args_json(json!({})).deposit(NearToken::from_near(1)).transact().await);
     Setup { owner, token, intents, relayer }
 }
 
@@ -105,8 +109,10 @@ impl Signer {
     }
     /// Signs offline: nothing here touches the network.
     fn sign(&self, s: &Setup, n: u8, deadline_ns: u64, actions: Vec<Action>) -> SignedIntent {
-        let intent = Intent { signer_id: self.account.parse().unwrap(), deadline: Deadline(deadline_ns), actions };
-        self.key.sign_intent(&intent, Nonce([n; 32]), s.intents.id().as_str())
+        let intent = Intent { signer_id: self.account.parse().unwrap(), deadline: Deadline(deadline_ns), actions, fee: None };
+        // v2 nonce: expires with the deadline (an already-expired deadline gets an hour, so the
+        // deadline rule is what refuses it).
+        self.key.sign_intent(&intent, Nonce::new(deadline_ns.max(in_one_hour()), [n; 24]), s.intents.id().as_str())
     }
 }
 
@@ -146,13 +152,12 @@ async fn fund(s: &Setup, who: &str, odol_amount: u128) {
 }
 
 async fn simulate(s: &Setup, items: &[SignedIntent]) -> SimulationReport {
-    s.intents.view("simulate_intents").args_json(json!({"signed": items})).await.unwrap().json().unwrap()
+    s.intents.view("simulate_intents").args_json(json!({"signed": items, "caller_id": s.relayer.id()})).await.unwrap().json().unwrap()
 }
 
-/// The relayer submits, attaching what the simulation asks for.
+/// The relayer submits with no deposit (v2: its ledger NEAR pays).
 async fn submit(s: &Setup, items: &[SignedIntent]) -> near_workspaces::Result<ExecutionFinalResult> {
-    let deposit = simulate(s, items).await.storage_deposit_needed.0;
-    s.relayer.call(s.intents.id(), "execute_intents").args_json(json!({"signed": items})).deposit(NearToken::from_yoctonear(deposit)).max_gas().transact().await
+    s.relayer.call(s.intents.id(), "execute_intents").args_json(json!({"signed": items})).max_gas().transact().await
 }
 
 // ---- flows ----
@@ -203,13 +208,13 @@ async fn offline_signed_transfer_and_swap(worker: Worker<Sandbox>) {
     let near_before = (ledger(&s, &alice.account, &TokenId::Near).await, ledger(&s, &bob.account, &TokenId::Near).await);
 
     let r = succeeded(submit(&s, &[pay.clone()]).await);
-    let executed = events(&r, "intents_executed");
-    assert_eq!(executed[0]["data"][0]["signer_id"], alice.account.as_str());
-    assert_eq!(executed[0]["data"][0]["nonce"], pay.nonce.to_string());
+    let executed = events(&r, "executed");
+    assert_eq!(executed[0]["data"]["i"][0][1], alice.account.as_str());
+    assert_eq!(executed[0]["data"]["i"][0][0], outpost_protocol::nep413::Payload::of(&pay).hash(&outpost_protocol::DalekCrypto).to_string());
     assert_eq!(ledger(&s, &bob.account, &odol(&s)).await, 250);
 
     let r = succeeded(submit(&s, &swap).await);
-    assert_eq!(events(&r, "intents_executed")[0]["data"].as_array().unwrap().len(), 2);
+    assert_eq!(events(&r, "executed")[0]["data"]["i"].as_array().unwrap().len(), 2);
     assert_eq!(ledger(&s, &alice.account, &odol(&s)).await, 650);
     assert_eq!(ledger(&s, &bob.account, &odol(&s)).await, 350);
     assert_eq!(ledger(&s, &alice.account, &TokenId::Near).await, near_before.0 + 1_000_000);
@@ -225,7 +230,7 @@ async fn withdraw_and_refund(worker: Worker<Sandbox>) {
     let before = ft_balance(&s, s.owner.id().as_str()).await;
     let out = alice.sign(&s, 1, deadline, vec![Action::Withdraw { token: odol(&s), amount: Amount(300), receiver_id: s.owner.id().as_str().parse().unwrap(), memo: None }]);
     let r = succeeded(submit(&s, &[out]).await);
-    assert_eq!(events(&r, "withdraw")[0]["data"][0]["amount"], "300");
+    assert_eq!(events(&r, "executed")[0]["data"]["i"].as_array().unwrap().len(), 1);
     assert_eq!(ft_balance(&s, s.owner.id().as_str()).await, before + 300);
     assert_eq!(ledger(&s, &alice.account, &odol(&s)).await, 700);
     // To an account the token does not know: ft_transfer fails, the callback refunds once.
@@ -249,7 +254,7 @@ async fn rejections_carry_codes(worker: Worker<Sandbox>) {
     let mut forged = pay(2, in_one_hour());
     forged.signature.0[0] ^= 1;
     for (items, code) in [(vec![first], "intent #0: NONCE_USED"), (vec![pay(3, 1)], "intent #0: DEADLINE_EXPIRED"), (vec![forged], "intent #0: SIGNATURE_INVALID")] {
-        let r = s.relayer.call(s.intents.id(), "execute_intents").args_json(json!({"signed": items})).deposit(NearToken::from_millinear(10)).max_gas().transact().await.unwrap();
+        let r = s.relayer.call(s.intents.id(), "execute_intents").args_json(json!({"signed": items})).max_gas().transact().await.unwrap();
         let err = format!("{:?}", r.into_result().expect_err("must fail"));
         assert!(err.contains(code), "want {code}: {err}");
         let failure = outpost_protocol::abi::BatchFailure::find_in(&err).expect("parsable failure");
@@ -270,7 +275,7 @@ async fn simulate_agrees_with_execute(worker: Worker<Sandbox>) {
     let report = simulate(&s, &items).await;
     assert!(report.outcomes.iter().all(|o| o.result.is_ok()), "{report:?}");
     let before = balances_of(&s, &report).await;
-    // Attaching exactly the simulated deposit is enough: storage was predicted exactly.
+    // No deposit: the relayer's ledger NEAR pays exactly the simulated charge.
     ok(submit(&s, &items).await);
     for (c, was) in report.balance_changes.iter().zip(before) {
         let now = ledger(&s, c.account_id.as_str(), &c.token).await;

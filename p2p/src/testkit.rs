@@ -13,16 +13,17 @@ pub fn user_key(n: u8) -> SecretKey {
     SecretKey::from_seed([n.wrapping_add(1); 32])
 }
 
-fn nonce(n: u64) -> Nonce {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&n.to_le_bytes());
-    bytes[31] = 0xAB;
-    Nonce(bytes)
+/// A v2 nonce: expires with the intent's deadline, unique per `n`.
+fn nonce(n: u64, intent: &Intent) -> Nonce {
+    let mut random = [0u8; 24];
+    random[..8].copy_from_slice(&n.to_le_bytes());
+    random[23] = 0xAB;
+    Nonce::new(intent.deadline.0, random)
 }
 
 fn intent(key: &SecretKey, deadline_offset_s: i64, actions: Vec<Action>) -> Intent {
     let deadline = (now_ns() as i128 + deadline_offset_s as i128 * SECOND).max(0) as u64;
-    Intent { signer_id: key.public_key().implicit_account_id(), deadline: Deadline(deadline), actions }
+    Intent { signer_id: key.public_key().implicit_account_id(), deadline: Deadline(deadline), actions, fee: None }
 }
 
 fn transfer(n: u64) -> Action {
@@ -42,7 +43,8 @@ pub fn valid_intent(n: u64) -> SignedIntent {
 /// Intent `n` signed for `recipient`, with its deadline `deadline_offset_s` from now.
 pub fn intent_for(recipient: &str, n: u64, deadline_offset_s: i64) -> SignedIntent {
     let key = user_key((n % 200) as u8);
-    key.sign_intent(&intent(&key, deadline_offset_s, vec![transfer(n)]), nonce(n), recipient)
+    let intent = intent(&key, deadline_offset_s, vec![transfer(n)]);
+    key.sign_intent(&intent, nonce(n, &intent), recipient)
 }
 
 /// Intent `n` with a withdrawal (costs more gas in the relayer's budget).
@@ -54,7 +56,8 @@ pub fn withdraw_intent(n: u64) -> SignedIntent {
         receiver_id: "bob.test.near".parse().expect("account id"),
         memo: None,
     };
-    key.sign_intent(&intent(&key, 3600, vec![action]), nonce(n), CONTRACT)
+    let intent = intent(&key, 3600, vec![action]);
+    key.sign_intent(&intent, nonce(n, &intent), CONTRACT)
 }
 
 /// [`valid_intent`] with one signature byte flipped.
@@ -76,7 +79,8 @@ pub fn swap_offer(n: u64, near: i128, token: i128) -> SignedIntent {
     let key = user_key((n % 200) as u8);
     let other = TokenId::Nep141("token.outpost.test.near".parse().expect("account id"));
     let diff = [(TokenId::Near, SignedAmount(near)), (other, SignedAmount(token))].into();
-    key.sign_intent(&intent(&key, 3600, vec![Action::TokenDiff { diff }]), nonce(n), CONTRACT)
+    let intent = intent(&key, 3600, vec![Action::TokenDiff { diff }]);
+    key.sign_intent(&intent, nonce(n, &intent), CONTRACT)
 }
 
 /// Two offers that match: user `a` gives `near` yoctoNEAR for `token` units, user `b` the reverse.

@@ -79,8 +79,8 @@ async fn batches_by_gas_and_attaches_the_simulated_deposit() {
     let shapes: Vec<(usize, u64, u128)> = chain.sent.iter().map(|s| (s.items, s.gas / TGAS, s.deposit)).collect();
     assert_eq!(
         shapes,
-        vec![(60, 300, 60_000), (10 + 10, 10 * 5 + 10 * 25, 20_000), (3, 3 * 25, 3_000)],
-        "batches fill to the gas cap in arrival order; deposit = simulation's storage_deposit_needed"
+        vec![(60, 300, 0), (10 + 10, 10 * 5 + 10 * 25, 0), (3, 3 * 25, 0)],
+        "batches fill to the gas cap in arrival order; v2: no deposit attached"
     );
     let nonces: Vec<u64> = chain.sent.iter().map(|s| s.nonce).collect();
     assert_eq!(nonces, vec![42, 43, 44], "nonces follow the access key's");
@@ -117,7 +117,7 @@ async fn a_curable_failure_waits_and_a_permanent_one_ends_at_once() {
     {
         let c = chain.lock().unwrap();
         assert_eq!(c.sent.len(), 1);
-        assert_eq!((c.sent[0].items, c.sent[0].deposit), (3, 3 * DEPOSIT_PER_ITEM), "deposit from re-simulating exactly the batch sent");
+        assert_eq!((c.sent[0].items, c.sent[0].deposit), (3, 0), "exactly the batch that passed re-simulation, no deposit");
         // Simulated twice: the full batch, then the 3 that passed.
         assert_eq!(c.calls["call_function"], 2);
     }

@@ -583,6 +583,7 @@ fn compose_screen() -> Html {
     let get_token = use_state(String::new);
     let get_amount = use_state(String::new);
     let hours = use_state(|| "168".to_owned());
+    let fee = use_state(String::new);
     let show_all = use_state(|| false);
     let status = use_state(|| None::<Result<String, String>>);
 
@@ -597,6 +598,7 @@ fn compose_screen() -> Html {
         get_token: (*get_token).clone(),
         get_amount: (*get_amount).clone(),
         valid_hours: (*hours).clone(),
+        fee: (*fee).clone(),
     };
     let signer = c.vault.borrow().as_ref().map(|v| v.account_id());
     // Validate as the user types; a field shows its error once it has text (or after "Sign").
@@ -614,6 +616,7 @@ fn compose_screen() -> Html {
         Field::GetToken => !get_token.is_empty(),
         Field::GiveToken => !give_token.is_empty(),
         Field::ValidHours => true,
+        Field::Fee => !fee.is_empty(),
         Field::Form => true,
     };
     let err = |f: Field| errors.get(&f).filter(|_| *show_all || typed(f));
@@ -696,6 +699,7 @@ fn compose_screen() -> Html {
                 { field("memo", "Memo (optional)", "text", &memo, err(Field::Memo)) }
             }
             { field("hours", "Valid for (hours)", "text", &hours, err(Field::ValidHours)) }
+            { field("fee", "Relayer fee in NEAR (optional, paid to whoever submits it)", "text", &fee, err(Field::Fee)) }
             if let Some(e) = err(Field::Form) { <div class="err" id="err-form">{e.clone()}</div> }
             <button id="sign" onclick={on_sign}>{"Sign and queue"}</button>
             { match &*status {
@@ -714,13 +718,18 @@ async fn submit_direct(c: &Ctx, id: &str) -> Result<String, String> {
     let signer = vault.named_account.clone().ok_or("direct submission needs a named account with NEAR for gas")?;
     let net = c.network.borrow().clone();
     let signed = c.queue.lock().await.records.get(id).map(|r| r.signed.clone()).ok_or("no longer in the queue")?;
-    // Simulate first: it names a failing rule and the storage deposit the call must attach.
-    let sim = net::rpc_call(&net.rpc_url, &rpc::view_request(&net.intents_contract, "simulate_intents", &serde_json::json!({ "signed": [&signed] }))).await?;
+    // Simulate first, as the submitter attaching 1 yocto (so a first NEAR record is counted): it
+    // names a failing rule and what the call costs our ledger NEAR (v2), which we attach.
+    let args = serde_json::json!({ "signed": [&signed], "caller_id": signer, "attached": "1" });
+    let sim = net::rpc_call(&net.rpc_url, &rpc::view_request(&net.intents_contract, "simulate_intents", &args)).await?;
     let report: SimulationReport = serde_json::from_value(rpc::parse_view(&sim)?).map_err(|e| format!("unexpected simulation result: {e}"))?;
     if let Some(o) = report.outcomes.first() {
         if let outpost_protocol::abi::ItemResult::Failed { code, detail } = &o.result {
             return Err(outpost_client_model::relayer::reason_for(code, detail));
         }
+    }
+    if let Some(outpost_protocol::abi::ItemResult::Failed { code, detail }) = &report.batch_error {
+        return Err(outpost_client_model::relayer::reason_for(code, detail));
     }
     let ak = net::rpc_call(&net.rpc_url, &rpc::view_access_key_request(&signer, &key.public_key())).await?;
     let (nonce, block_hash) = rpc::parse_access_key(&ak)?;
@@ -731,7 +740,7 @@ async fn submit_direct(c: &Ctx, id: &str) -> Result<String, String> {
         nonce: nonce + 1,
         receiver_id: contract,
         block_hash,
-        actions: vec![tx::execute_intents_call(&[signed], report.storage_deposit_needed.0)],
+        actions: vec![tx::execute_intents_call(&[signed], report.caller_charge.0.max(1) as u128)],
     };
     let stx = t.sign(&key);
     let out = net::rpc_call(&net.rpc_url, &rpc::send_tx_request(&stx.to_base64())).await?;

@@ -5,7 +5,7 @@ use crate::words::{explain, Problem};
 use outpost_protocol::limits::MAX_MESSAGE_BYTES;
 use outpost_protocol::text::parse_account_id;
 use outpost_protocol::validate::validate_intent;
-use outpost_protocol::{Action, AccountId, Amount, Deadline, ErrorCode, Intent, Nonce, SecretKey, SignedAmount, SignedIntent, TokenId};
+use outpost_protocol::{Action, AccountId, Amount, Deadline, ErrorCode, Fee, Intent, Nonce, SecretKey, SignedAmount, SignedIntent, TokenId};
 use std::collections::BTreeMap;
 
 /// Form fields that can carry an error.
@@ -20,6 +20,8 @@ pub enum Field {
     GetToken,
     GetAmount,
     ValidHours,
+    /// The optional relayer fee.
+    Fee,
     /// Problems of the whole intent (size, signer).
     Form,
 }
@@ -49,6 +51,9 @@ pub struct Draft {
     pub get_amount: String,
     /// How long the intent stays valid, in hours (offline intents may wait a while for a relayer).
     pub valid_hours: String,
+    /// Optional relayer fee in NEAR (paid from the ledger to whoever submits the intent); empty
+    /// for none.
+    pub fee: String,
 }
 
 impl Default for Draft {
@@ -64,6 +69,7 @@ impl Default for Draft {
             get_token: String::new(),
             get_amount: String::new(),
             valid_hours: "168".into(),
+            fee: String::new(),
         }
     }
 }
@@ -170,6 +176,13 @@ impl Draft {
                 .map_err(|_| "enter how many hours the intent stays valid (a whole number)".to_owned())
                 .and_then(|h| if h == 0 { Err("an intent must stay valid for at least 1 hour".into()) } else { Ok(h) }),
         );
+        let fee = if self.fee.trim().is_empty() {
+            Some(None)
+        } else {
+            take(&mut errors, Field::Fee,
+                parse_units(&self.fee, 24).and_then(|a| if a == 0 { Err("leave the fee empty for no fee".into()) } else { Ok(a) }))
+                .map(|amount| Some(Fee { token: TokenId::Near, amount: Amount(amount) }))
+        };
         let action = match self.kind {
             Kind::Transfer | Kind::Withdraw => {
                 let token = take(&mut errors, Field::Token, token(&self.token));
@@ -229,11 +242,11 @@ impl Draft {
                 }
             }
         };
-        let (Some(action), Some(hours)) = (action, hours) else {
+        let (Some(action), Some(hours), Some(fee)) = (action, hours, fee) else {
             return Err(errors);
         };
         let deadline = now_ns.saturating_add(hours.saturating_mul(3_600_000_000_000));
-        let intent = Intent { signer_id: signer.clone(), deadline: Deadline(deadline), actions: vec![action] };
+        let intent = Intent { signer_id: signer.clone(), deadline: Deadline(deadline), actions: vec![action], fee };
         // The protocol's rules, the same the contract runs; attach the failure to its field.
         if let Err(mut e) = validate_intent(&intent, now_ns) {
             // The form makes one action; "action 0 (transfer): " would only be noise next to a field.
@@ -267,15 +280,19 @@ pub fn cancellation(signer: &AccountId, nonces: Vec<Nonce>, now_ns: u64, valid_h
         signer_id: signer.clone(),
         deadline: Deadline(now_ns.saturating_add(valid_hours.saturating_mul(3_600_000_000_000))),
         actions: vec![Action::InvalidateNonces { nonces }],
+        fee: None,
     };
     validate_intent(&intent, now_ns).map_err(|e| Problem::new(explain(&e)))?;
     Ok(intent)
 }
 
-/// Signs `intent` for the intents contract `recipient` with a fresh random nonce.
+/// Signs `intent` for the intents contract `recipient` with a fresh v2 nonce: it expires with the
+/// intent's deadline (so the contract can forget it soon after), the other 24 bytes random.
 pub fn sign(key: &SecretKey, intent: &Intent, recipient: &str) -> Result<SignedIntent, Problem> {
-    let nonce = Nonce(crate::keys::random_bytes()?);
-    Ok(key.sign_intent(intent, nonce, recipient))
+    let bytes: [u8; 32] = crate::keys::random_bytes()?;
+    let mut random = [0u8; 24];
+    random.copy_from_slice(&bytes[..24]);
+    Ok(key.sign_intent(intent, Nonce::new(intent.deadline.0, random), recipient))
 }
 
 /// A one-line human summary of an intent for the queue list.
@@ -408,6 +425,31 @@ mod tests {
     }
 
     #[test]
+    fn optional_relayer_fee() {
+        let d = transfer("1", "bob.testnet", "");
+        assert_eq!(d.build(&signer(), NOW, &dec).unwrap().fee, None);
+        let paid = Draft { fee: "0.01".into(), ..d.clone() };
+        let intent = paid.build(&signer(), NOW, &dec).unwrap();
+        assert_eq!(intent.fee, Some(Fee { token: TokenId::Near, amount: Amount(10_000_000_000_000_000_000_000) }));
+        for bad in ["0", "x", "1.0000000000000000000000001"] {
+            let e = Draft { fee: bad.into(), ..d.clone() }.build(&signer(), NOW, &dec).unwrap_err();
+            assert!(e.contains_key(&Field::Fee), "{bad}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn signed_nonces_expire_with_the_deadline() {
+        let intent = transfer("1", "bob.testnet", "").build(&signer(), NOW, &dec).unwrap();
+        let key = SecretKey::from_seed([3; 32]);
+        let a = sign(&key, &intent, "intents.test.near").unwrap();
+        let b = sign(&key, &intent, "intents.test.near").unwrap();
+        assert_eq!(a.nonce.expiry_ns(), intent.deadline.0);
+        assert_ne!(a.nonce, b.nonce, "the rest is random");
+        let v = outpost_protocol::verify_signed_intent(&outpost_protocol::DalekCrypto, &a, "intents.test.near", NOW).unwrap();
+        assert_eq!(v.nonce, a.nonce);
+    }
+
+    #[test]
     fn swap_offers() {
         let d = Draft {
             kind: Kind::Swap,
@@ -430,7 +472,7 @@ mod tests {
         let d = Draft { kind: Kind::Withdraw, ..transfer("1", "alice.testnet", "") };
         // Withdrawing to yourself is the normal case.
         assert!(d.build(&signer(), NOW, &dec).is_ok());
-        let c = cancellation(&signer(), vec![Nonce([1; 32])], NOW, 24).unwrap();
+        let c = cancellation(&signer(), vec![Nonce::new(NOW + 3_600_000_000_000, [1; 24])], NOW, 24).unwrap();
         assert_eq!(summarize(&c, &dec), "cancel 1 intent(s)");
         assert!(cancellation(&signer(), vec![], NOW, 24).unwrap_err().0.contains("at least one nonce"));
     }

@@ -141,11 +141,11 @@ mod tests {
 
     #[test]
     fn view_requests_encode_args() {
-        let req: Value = serde_json::from_str(&is_nonce_used_request("intents.test.near", &"alice.testnet".parse().unwrap(), &Nonce([1; 32]))).unwrap();
+        let req: Value = serde_json::from_str(&is_nonce_used_request("intents.test.near", &"alice.testnet".parse().unwrap(), &Nonce::new(1_800_000_000_000_000_000, [1; 24]))).unwrap();
         assert_eq!(req["params"]["method_name"], "is_nonce_used");
         let args = B64.decode(req["params"]["args_base64"].as_str().unwrap()).unwrap();
         let args: Value = serde_json::from_slice(&args).unwrap();
-        assert_eq!(args, json!({"account_id":"alice.testnet","nonce":Nonce([1;32]).to_string()}));
+        assert_eq!(args, json!({"account_id":"alice.testnet","nonce":Nonce::new(1_800_000_000_000_000_000, [1; 24]).to_string()}));
         let req: Value = serde_json::from_str(&get_balance_request("c.near", &"a.near".parse().unwrap(), &TokenId::Near)).unwrap();
         let args: Value = serde_json::from_slice(&B64.decode(req["params"]["args_base64"].as_str().unwrap()).unwrap()).unwrap();
         assert_eq!(args, json!({"account_id":"a.near","token":"near"}));

@@ -299,8 +299,17 @@ async fn poll<C: Channel, O: NonceOracle>(
                 }
             }
         }
+        // The contract may prune a nonce record NONCE_PRUNE_GRACE_NS after the nonce's expiry: an
+        // "unused" read after that is no evidence, so never conclude "expired" from it (an
+        // executed payment must never show failed); the record waits for a relayer's word.
+        let chain_read_is_evidence = record
+            .signed
+            .nonce
+            .expiry_ns()
+            .saturating_add(outpost_protocol::limits::NONCE_PRUNE_GRACE_NS)
+            >= now_ns(now_ms);
         if event.is_none() && !any_knows {
-            if record.deadline_ns.saturating_add(policy.expiry_grace_ms * 1_000_000) < now_ns(now_ms) {
+            if record.deadline_ns.saturating_add(policy.expiry_grace_ms * 1_000_000) < now_ns(now_ms) && chain_read_is_evidence {
                 event = Some(Event::Expired);
             } else if let (State::Sent { at_ms, .. }, None) = (&record.state, &record.cancelled_by) {
                 // Every channel that answered has lost it, or none can vouch for it for a while.

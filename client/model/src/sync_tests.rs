@@ -254,6 +254,35 @@ fn expired_intents_fail_instead_of_waiting_forever() {
 }
 
 #[test]
+fn after_the_prune_grace_an_unused_nonce_is_no_evidence() {
+    // Sent, then the device was offline for longer than the contract keeps nonce records: the
+    // chain may have pruned the nonce of an executed intent, so it is not called expired.
+    let mut w = World::new();
+    let r = rec(11);
+    let id = r.id.clone();
+    let expiry_ms = r.signed.nonce.expiry_ns() / 1_000_000;
+    w.add(r);
+    w.relayer[0].online.set(true);
+    assert_eq!(w.pass(NOW_MS, true).sent, 1);
+    w.relayer[0].online.set(false);
+    let grace_ms = outpost_protocol::limits::NONCE_PRUNE_GRACE_NS / 1_000_000;
+    for later in [1, 2, 60_000] {
+        assert_eq!(w.pass(expiry_ms + grace_ms + later, true).expired, 0);
+        assert_ne!(w.state(&id), "failed");
+    }
+    // Within the grace period the same read is evidence.
+    let mut w = World::new();
+    let r = rec(12);
+    let id = r.id.clone();
+    w.add(r);
+    w.relayer[0].online.set(true);
+    w.pass(NOW_MS, true);
+    w.relayer[0].online.set(false);
+    assert_eq!(w.pass(expiry_ms + w.policy.expiry_grace_ms + 1, true).expired, 1);
+    assert_eq!(w.state(&id), "failed");
+}
+
+#[test]
 fn a_maybe_delivered_intent_past_its_deadline_is_not_called_expired_by_a_send() {
     let mut w = World::new();
     let deadline_ns = NOW_MS * 1_000_000 + 1_000_000;
@@ -294,7 +323,7 @@ fn cancellation_settles_the_original() {
     w.pass(NOW_MS, true);
     let nonce = w.q.records[&oid].signed.nonce;
     let intent = cancellation(&key().public_key().implicit_account_id(), vec![nonce], NOW_MS * 1_000_000, 24).unwrap();
-    let signed = key().sign_intent(&intent, outpost_protocol::Nonce([200; 32]), "intents.test.near");
+    let signed = key().sign_intent(&intent, outpost_protocol::Nonce::new(intent.deadline.0, [200; 24]), "intents.test.near");
     let cancel = new_record(signed, "cancel".into(), NOW_MS).unwrap();
     let cid = cancel.id.clone();
     let both = w.q.link_cancellation(&oid, cancel, NOW_MS).unwrap();

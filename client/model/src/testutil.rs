@@ -24,6 +24,7 @@ pub fn signed_transfer_until(n: u8, deadline_ns: u64) -> SignedIntent {
             receiver_id: "bob.testnet".parse().unwrap(),
             memo: None,
         }],
+        fee: None,
     };
-    k.sign_intent(&intent, Nonce([n; 32]), "intents.test.near")
+    k.sign_intent(&intent, Nonce::new(deadline_ns, [n; 24]), "intents.test.near")
 }

@@ -95,8 +95,9 @@ impl SignedTransaction {
 /// Gas for one `execute_intents` call: 300 TGas, the per-transaction maximum; unused gas is refunded.
 pub const EXECUTE_GAS: u64 = 300_000_000_000_000;
 
-/// The `execute_intents` call for `signed`, attaching `deposit` for the storage the batch adds
-/// (see `simulate_intents`' `storage_deposit_needed`).
+/// The `execute_intents` call for `signed`, attaching `deposit` (v2: optional; it is credited to
+/// the caller's ledger NEAR, which pays the storage the batch adds: see `simulate_intents`'
+/// `caller_charge`; a function-call key attaches 0).
 pub fn execute_intents_call(signed: &[SignedIntent], deposit: u128) -> FunctionCall {
     // Serialising protocol types to JSON cannot fail.
     let args = serde_json::to_vec(&serde_json::json!({ "signed": signed })).expect("json");

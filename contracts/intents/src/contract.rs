@@ -1,7 +1,9 @@
-//! The near-sdk shell around the engine (wasm32 only). Storage payment, decided here and in the
-//! README: the caller of `execute_intents` and `add_public_key` attaches the storage their call
-//! adds (excess refunded); `deposit` pays from the NEAR it brings; `ft_on_transfer` charges the
-//! receiver's NEAR ledger balance when it creates a new balance record. The contract never pays.
+//! The near-sdk shell around the engine (wasm32 only). Storage payment (v2, README "Who pays"):
+//! `execute_intents` charges the caller's NEAR in the ledger (an attached deposit, if any, is
+//! credited to it first), so a function-call access key can submit; `add_public_key` callers
+//! attach their key's storage; `deposit` pays from the NEAR it brings; `ft_on_transfer` charges
+//! the depositor's ledger NEAR for a receiver's new record. Freed storage goes to whoever frees it.
+//! The contract never pays.
 
 use crate::engine::{ChainEnv, Withdrawal};
 use crate::storage::Storage;
@@ -10,9 +12,11 @@ use near_sdk::json_types::U128;
 use near_sdk::serde::Deserialize;
 use near_sdk::serde_json::{self, value::RawValue};
 use near_sdk::{env, ext_contract, near, require, Gas, NearToken, PanicOnDefault, Promise, PromiseError};
-use outpost_protocol::abi::{BatchFailure, ContractConfig, SimulationReport};
+use outpost_protocol::abi::{BatchFailure, ContractConfig, NonceStatus, SimulationReport};
 use outpost_protocol::error::{ErrorCode, IntentError};
-use outpost_protocol::limits::{MAX_BATCH_SIZE, MAX_DEADLINE_HORIZON_NS};
+use outpost_protocol::limits::{
+    MAX_BATCH_SIZE, MAX_DEADLINE_HORIZON_NS, MAX_WITHDRAWALS_PER_BATCH, MAX_WITHDRAWALS_PER_INTENT, NONCE_PRUNE_GRACE_NS,
+};
 use outpost_protocol::{AccountId, Amount, Crypto, Deadline, IntentHash, Nonce, PublicKey, SignedIntent, TokenId};
 use std::collections::BTreeMap;
 
@@ -67,8 +71,14 @@ fn fail(e: impl std::fmt::Display) -> ! {
     env::panic_str(&e.to_string())
 }
 
-fn chain_env() -> ChainEnv {
-    ChainEnv { contract_id: env::current_account_id().to_string(), now_ns: env::block_timestamp() }
+fn chain_env(caller: AccountId, attached: u128) -> ChainEnv {
+    ChainEnv {
+        contract_id: env::current_account_id().to_string(),
+        now_ns: env::block_timestamp(),
+        caller,
+        attached,
+        storage_byte_cost: byte_cost(),
+    }
 }
 
 fn byte_cost() -> u128 {
@@ -109,27 +119,23 @@ impl Contract {
         Contract { owner_id, paused: false }
     }
 
-    /// Settles a batch of signed intents, all or nothing. Anyone may call; attach the storage
-    /// deposit `simulate_intents` reports. Returns the executed intents' hashes.
+    /// Settles a batch of signed intents, all or nothing. Anyone may call, with no deposit (a
+    /// function-call access key works): the caller's NEAR in the ledger pays the storage the batch
+    /// adds and 1 yocto per NEP-141 withdrawal; an attached deposit is credited to it first. The
+    /// caller receives the intents' fees. Returns the executed intents' hashes.
     #[payable]
     pub fn execute_intents(&mut self, signed: Vec<Box<RawValue>>) -> Vec<IntentHash> {
         if self.paused {
             fail(BatchFailure::Batch(ErrorCode::Paused.into()));
         }
         let usage_before = env::storage_usage();
-        let outcome = crate::execute(&mut NearStorage, HostCrypto, chain_env(), decode(signed)).unwrap_or_else(|f| fail(f));
-        // Charge what storage really grew by (the engine's own count matches it; tests check).
-        let bytes = env::storage_usage() as i64 - usage_before as i64;
-        let cost = storage_cost(bytes, byte_cost()).saturating_add(outcome.nep141_withdrawals());
-        let attached = env::attached_deposit().as_yoctonear();
-        if attached < cost {
-            fail(BatchFailure::Batch(IntentError::new(
-                ErrorCode::InsufficientStorageDeposit,
-                format!("the batch needs {cost} yoctoNEAR attached, got {attached}"),
-            )));
-        }
-        if attached > cost {
-            Promise::new(env::predecessor_account_id()).transfer(NearToken::from_yoctonear(attached - cost)).detach();
+        let env_ = chain_env(env::predecessor_account_id(), env::attached_deposit().as_yoctonear());
+        let outcome = crate::execute(&mut NearStorage, HostCrypto, env_, decode(signed)).unwrap_or_else(|f| fail(f));
+        // The charge is the engine's byte count; storage must not have grown by more, or the
+        // contract would be paying (tests check they are equal).
+        let grown = env::storage_usage() as i64 - usage_before as i64;
+        if grown > outcome.storage_bytes {
+            fail(format!("storage grew by {grown} bytes, {} charged", outcome.storage_bytes));
         }
         for line in &outcome.events {
             env::log_str(line);
@@ -140,13 +146,21 @@ impl Contract {
         outcome.executed.iter().map(|e| e.intent_hash).collect()
     }
 
-    /// The same checks and effects as `execute_intents`, written nowhere.
-    pub fn simulate_intents(&self, signed: Vec<Box<RawValue>>) -> SimulationReport {
-        crate::simulate(&NearStorage, HostCrypto, chain_env(), decode(signed), byte_cost())
+    /// The same checks and effects as `execute_intents` called by `caller_id` with `attached`
+    /// yoctoNEAR (default none), written nowhere, with each item's gas and storage cost. Fails
+    /// like `execute_intents` while paused.
+    pub fn simulate_intents(&self, signed: Vec<Box<RawValue>>, caller_id: AccountId, attached: Option<Amount>) -> SimulationReport {
+        if self.paused {
+            fail(BatchFailure::Batch(ErrorCode::Paused.into()));
+        }
+        crate::simulate(&NearStorage, HostCrypto, chain_env(caller_id, attached.map_or(0, |a| a.0)), decode(signed))
     }
 
     /// NEP-141 receiver: credits `nep141:<calling token>` to `sender_id`, or to `receiver_id` when
-    /// `msg` is `{"receiver_id": "..."}`. Returns the unused amount: all of it on any problem.
+    /// `msg` is `{"receiver_id": "..."}`. A receiver's first record for the token is paid from the
+    /// sender's ledger NEAR, and only when the sender signed this transaction (a token contract,
+    /// or anyone calling this directly, can name any `sender_id`). Returns the unused amount: all
+    /// of it on any problem.
     pub fn ft_on_transfer(&mut self, sender_id: AccountId, amount: U128, msg: String) -> U128 {
         let token = TokenId::Nep141(env::predecessor_account_id());
         match self.receive_tokens(sender_id, &token, amount.0, &msg) {
@@ -187,20 +201,27 @@ impl Contract {
         charge(attached, storage_cost(bytes, byte_cost()), "add_public_key");
     }
 
-    /// Removes one of the caller's keys. Attach exactly 1 yoctoNEAR.
+    /// Removes one of the caller's keys. Attach exactly 1 yoctoNEAR. The freed storage is
+    /// credited to the caller's NEAR in the ledger (when it has a NEAR record).
     #[payable]
     pub fn remove_public_key(&mut self, public_key: PublicKey) {
         near_sdk::assert_one_yocto();
-        crate::remove_public_key(&mut NearStorage, &env::predecessor_account_id(), &public_key).unwrap_or_else(|e| fail(e));
+        let freed = crate::remove_public_key(&mut NearStorage, &env::predecessor_account_id(), &public_key, byte_cost())
+            .unwrap_or_else(|e| fail(e));
+        env::log_str(&freed.event);
     }
 
-    /// Deletes used nonces whose deadline has passed (a replay is then stopped by the deadline
-    /// check). Anyone may call; returns how many were deleted.
+    /// Deletes used and cancelled nonces whose expiry plus `NONCE_PRUNE_GRACE_NS` has passed (a
+    /// replay is then stopped by the expiry rule); others are left alone. Anyone may call; the
+    /// freed storage is credited to the caller's NEAR in the ledger (when it has a NEAR record).
+    /// Returns how many were deleted.
     pub fn prune_nonces(&mut self, nonces: Vec<(AccountId, Nonce)>) -> u32 {
         require!(nonces.len() <= MAX_PRUNE, "BATCH_TOO_LARGE: at most 256 nonces per call");
-        let now = env::block_timestamp();
-        let mut ledger = Ledger(NearStorage);
-        nonces.iter().filter(|(account, nonce)| ledger.prune_nonce(account, nonce, now)).count() as u32
+        let freed = crate::prune_nonces(&mut NearStorage, &env::predecessor_account_id(), &nonces, env::block_timestamp(), byte_cost());
+        if freed.count > 0 {
+            env::log_str(&freed.event);
+        }
+        freed.count
     }
 
     /// Callback of a withdrawal: puts the balance back when the transfer failed. Private: only
@@ -235,13 +256,25 @@ impl Contract {
     }
 
     pub fn is_nonce_used(&self, account_id: AccountId, nonce: Nonce) -> bool {
-        Ledger(NearStorage).nonce_deadline(&account_id, &nonce).is_some()
+        Ledger(NearStorage).nonce_expiry(&account_id, &nonce).is_some()
     }
 
-    /// Keys that may sign for `account_id`: its implicit key (if any) and the registered ones.
+    /// What became of a nonce: unused, used by the intent with this hash (which executed), or
+    /// cancelled. Relayers and the dApp read it before calling an intent failed.
+    pub fn nonce_status(&self, account_id: AccountId, nonce: Nonce) -> NonceStatus {
+        match Ledger(NearStorage).nonce_record(&account_id, &nonce) {
+            None => NonceStatus::Unused,
+            Some((_, Some(intent_hash))) => NonceStatus::Executed { intent_hash },
+            Some((_, None)) => NonceStatus::Cancelled,
+        }
+    }
+
+    /// Keys that may sign for `account_id`: its implicit key (if any) and the registered ones;
+    /// never a weak key.
     pub fn public_keys_of(&self, account_id: AccountId) -> Vec<PublicKey> {
         let mut keys: Vec<PublicKey> = PublicKey::of_implicit_account(&account_id).into_iter().collect();
         keys.extend(Ledger(NearStorage).keys(&account_id));
+        keys.retain(|k| !k.is_weak());
         keys
     }
 
@@ -252,6 +285,9 @@ impl Contract {
             max_deadline_horizon_ns: Deadline(MAX_DEADLINE_HORIZON_NS),
             max_batch_size: MAX_BATCH_SIZE as u32,
             storage_byte_cost: Amount(byte_cost()),
+            nonce_prune_grace_ns: Deadline(NONCE_PRUNE_GRACE_NS),
+            max_withdrawals_per_intent: MAX_WITHDRAWALS_PER_INTENT as u32,
+            max_withdrawals_per_batch: MAX_WITHDRAWALS_PER_BATCH as u32,
         }
     }
 
@@ -305,13 +341,15 @@ impl Contract {
             return Err(ErrorCode::Paused.into());
         }
         let receiver = if msg.is_empty() {
-            sender
+            sender.clone()
         } else {
             serde_json::from_slice::<DepositMsg>(msg.as_bytes())
                 .map_err(|e| IntentError::new(ErrorCode::MalformedDepositMessage, e.to_string()))?
                 .receiver_id
         };
-        let credit = crate::receive_tokens(&mut NearStorage, &receiver, token, amount, byte_cost())?;
+        // Only the transaction's signer can be trusted to be the depositor.
+        let payer = (sender == env::signer_account_id()).then_some(&sender);
+        let credit = crate::receive_tokens(&mut NearStorage, &receiver, token, amount, payer, byte_cost())?;
         env::log_str(&credit.event);
         Ok(())
     }
@@ -334,12 +372,14 @@ fn send_withdrawal(w: Withdrawal) {
         .detach();
 }
 
-/// Owner only: deploys the code given as the raw call input and calls `migrate`. Raw input (not
-/// JSON) keeps a 200 KB upload cheap. Ledger balances are untouched by design; owners should be
-/// a multisig or DAO, since new code could change that.
+/// Owner only, exactly 1 yoctoNEAR (like every owner call, so an owner's function-call access key
+/// cannot replace the code): deploys the code given as the raw call input and calls `migrate`.
+/// Raw input (not JSON) keeps a 200 KB upload cheap. Ledger balances are untouched by design;
+/// owners should be a multisig or DAO, since new code could change that.
 #[no_mangle]
 pub extern "C" fn upgrade() {
     env::setup_panic_hook();
+    near_sdk::assert_one_yocto();
     let contract: Contract = env::state_read().unwrap_or_else(|| fail("not initialized"));
     if env::predecessor_account_id() != contract.owner_id {
         fail(IntentError::from(ErrorCode::NotOwner));

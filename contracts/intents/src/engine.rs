@@ -4,15 +4,19 @@
 //! item back and goes on, recording each verdict.
 //!
 //! Per item, in DESIGN.md order: stateless rules (`outpost_protocol::verify_signed_intent`:
-//! size, signature, decode, recipient, deadline, actions), then the key belongs to the signer,
-//! then the nonce is unused (and is recorded), then the actions apply in order. After all items the
-//! swap offers must net to zero per token, and the events must fit NEAR's log limit.
+//! size, weak key, signature, decode, recipient, deadline and nonce expiry, fee, actions), then
+//! the key belongs to the signer, then the nonce is unused (and is recorded with its expiry), then
+//! the fee moves from the signer to the caller, then the actions apply in order. After all items:
+//! at most `MAX_WITHDRAWALS_PER_BATCH` withdrawals, the swap offers net to zero per token, the
+//! caller's ledger NEAR pays the storage the batch adds (v2: no deposit needed), and the events
+//! fit NEAR's log limit.
 
-use crate::ledger::{Ledger, NEVER_PRUNE};
+use crate::ledger::Ledger;
 use crate::storage::{Changes, Overlay, Storage};
 use outpost_protocol::abi::{BalanceChange, BatchFailure, ItemOutcome, ItemResult, EVENT_STANDARD, EVENT_VERSION};
 use outpost_protocol::error::{ErrorCode, IntentError};
-use outpost_protocol::validate::{check_batch_size, check_diffs_balanced};
+use outpost_protocol::limits::GAS_PER_WITHDRAWAL;
+use outpost_protocol::validate::{check_batch_size, check_batch_withdrawals, check_diffs_balanced, check_expiry_horizon};
 use outpost_protocol::{
     verify_signed_intent, AccountId, Action, Crypto, IntentHash, Nonce, SignedAmount, SignedIntent, TokenId,
 };
@@ -23,13 +27,47 @@ use std::collections::BTreeMap;
 /// for the token contract's and callbacks' own lines.
 pub const MAX_EVENT_LOG_BYTES: usize = 15 * 1024;
 
-/// What the engine needs to know about the chain.
+/// What the engine needs to know about the chain and the call.
 #[derive(Clone, Debug)]
 pub struct ChainEnv {
     /// This contract's account id: every intent's `recipient` must equal it.
     pub contract_id: String,
     /// Block timestamp, ns.
     pub now_ns: u64,
+    /// Who calls `execute_intents`: receives the fees, pays the storage from its ledger NEAR.
+    pub caller: AccountId,
+    /// yoctoNEAR attached to the call: credited to the caller's ledger NEAR before it pays.
+    pub attached: u128,
+    /// yoctoNEAR per storage byte.
+    pub storage_byte_cost: u128,
+}
+
+/// The gas model `simulate_intents` reports per item (a view cannot read the gas it uses, and a
+/// simulation does different work anyway). Upper bounds from the VM gas report (protocols 85 and
+/// 88), checked by the tier-1 tests: executing with the reported gas always suffices.
+pub mod gas {
+    const TGAS: u64 = 1_000_000_000_000;
+    /// Signature check, hashing, nonce record, event entry.
+    pub const PER_INTENT: u64 = TGAS;
+    /// Decoding and hashing the signed message.
+    pub const PER_MESSAGE_BYTE: u64 = 1_000_000_000;
+    /// A ledger read and write or two.
+    pub const PER_ACTION: u64 = 3 * TGAS / 10;
+    /// Each token of a swap offer, each cancelled nonce: a read and a write.
+    pub const PER_RECORD: u64 = TGAS / 4;
+    /// The call itself: loading the contract, reading the arguments, the event log.
+    pub const PER_BATCH: u64 = 3 * TGAS;
+}
+
+/// What an item costs the caller: prepaid gas and storage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ItemCost {
+    /// Gas by the [`gas`] model, plus `GAS_PER_WITHDRAWAL` per withdrawal.
+    pub gas: u64,
+    /// Storage bytes the item adds (negative: frees).
+    pub storage_bytes: i64,
+    /// yoctoNEAR the caller pays for it: storage, plus 1 per NEP-141 withdrawal.
+    pub cost: i128,
 }
 
 /// An item that passed.
@@ -61,7 +99,7 @@ fn amount_str<S: serde::Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
 /// Decides what a failing item does to the batch, and sees every verdict.
 pub trait Inspector {
     /// An item passed; `changes` are its balance changes per (account, token).
-    fn on_executed(&mut self, index: u32, item: &ExecutedIntent, changes: &[BalanceDelta]);
+    fn on_executed(&mut self, index: u32, item: &ExecutedIntent, changes: &[BalanceDelta], cost: ItemCost);
     /// Returns true to abort the whole batch, false to roll the item back and go on.
     fn on_failed(&mut self, index: u32, item: Option<&ExecutedIntent>, error: &IntentError) -> bool;
     /// A batch-wide rule failed. Returns true to abort.
@@ -73,7 +111,7 @@ pub trait Inspector {
 pub struct Abort;
 
 impl Inspector for Abort {
-    fn on_executed(&mut self, _: u32, _: &ExecutedIntent, _: &[BalanceDelta]) {}
+    fn on_executed(&mut self, _: u32, _: &ExecutedIntent, _: &[BalanceDelta], _: ItemCost) {}
     fn on_failed(&mut self, _: u32, _: Option<&ExecutedIntent>, _: &IntentError) -> bool {
         true
     }
@@ -108,7 +146,7 @@ impl Report {
 }
 
 impl Inspector for Report {
-    fn on_executed(&mut self, index: u32, item: &ExecutedIntent, changes: &[BalanceDelta]) {
+    fn on_executed(&mut self, index: u32, item: &ExecutedIntent, changes: &[BalanceDelta], cost: ItemCost) {
         for (key, delta) in changes {
             let total = self.balance_changes.entry(key.clone()).or_insert(0);
             // Reports saturate beyond i128; balances themselves are exact u128.
@@ -120,6 +158,9 @@ impl Inspector for Report {
             signer_id: Some(item.signer_id.clone()),
             nonce: Some(item.nonce),
             result: ItemResult::Ok,
+            gas: cost.gas,
+            storage_bytes: cost.storage_bytes,
+            storage_cost: SignedAmount(cost.cost),
         });
     }
     fn on_failed(&mut self, index: u32, item: Option<&ExecutedIntent>, error: &IntentError) -> bool {
@@ -129,6 +170,9 @@ impl Inspector for Report {
             signer_id: item.map(|i| i.signer_id.clone()),
             nonce: item.map(|i| i.nonce),
             result: ItemResult::from(error),
+            gas: 0,
+            storage_bytes: 0,
+            storage_cost: SignedAmount(0),
         });
         false
     }
@@ -142,8 +186,11 @@ impl Inspector for Report {
 pub struct BatchOutcome {
     pub executed: Vec<ExecutedIntent>,
     pub withdrawals: Vec<Withdrawal>,
-    /// Net storage bytes the batch adds.
+    /// Net storage bytes the batch adds (including the caller's own new records).
     pub storage_bytes: i64,
+    /// yoctoNEAR taken from the caller's ledger NEAR after the attached deposit was credited to
+    /// it: storage plus 1 per NEP-141 withdrawal (negative: credited for freed storage).
+    pub caller_charge: i128,
     /// NEP-297 log lines (`EVENT_JSON:...`), at most [`MAX_EVENT_LOG_BYTES`] in all.
     pub events: Vec<String>,
     /// A batch-wide failure (only simulate returns an outcome with one).
@@ -186,7 +233,14 @@ impl<'a, S: Storage, C: Crypto, I: Inspector> Engine<'a, S, C, I> {
             let result = item.and_then(|signed| self.apply(&signed, &mut effects));
             match result {
                 Ok(executed) => {
-                    self.inspector.on_executed(index, &executed, &effects.changes);
+                    let storage_bytes = self.ledger.0.bytes_delta() - checkpoint.bytes_delta();
+                    let nep141 = effects.withdrawals.iter().filter(|w| matches!(w.token, TokenId::Nep141(_))).count();
+                    let cost = ItemCost {
+                        gas: effects.gas + effects.withdrawals.len() as u64 * GAS_PER_WITHDRAWAL,
+                        storage_bytes,
+                        cost: i128::from(storage_bytes) * self.env.storage_byte_cost as i128 + nep141 as i128,
+                    };
+                    self.inspector.on_executed(index, &executed, &effects.changes, cost);
                     diffs.extend(effects.diffs);
                     out.withdrawals.extend(effects.withdrawals);
                     out.executed.push(executed);
@@ -199,10 +253,17 @@ impl<'a, S: Storage, C: Crypto, I: Inspector> Engine<'a, S, C, I> {
                 }
             }
         }
+        if let Err(e) = check_batch_withdrawals(out.withdrawals.len()) {
+            return self.batch_failure(out, e);
+        }
         if let Err(e) = check_diffs_balanced(diffs.iter()) {
             return self.batch_failure(out, e);
         }
-        out.events = events(&out.executed, &out.withdrawals);
+        match self.settle_caller(out.nep141_withdrawals()) {
+            Ok(charge) => out.caller_charge = charge,
+            Err(e) => return self.batch_failure(out, e),
+        }
+        out.events = vec![executed_event(&self.env, out.caller_charge, &out.executed)];
         let log_bytes: usize = out.events.iter().map(String::len).sum();
         if log_bytes > MAX_EVENT_LOG_BYTES {
             let e = IntentError::new(
@@ -215,6 +276,43 @@ impl<'a, S: Storage, C: Crypto, I: Inspector> Engine<'a, S, C, I> {
         Ok((out, self.ledger.0.into_changes(), self.inspector))
     }
 
+    /// v2 storage payment: the attached deposit is credited to the caller's ledger NEAR, which then
+    /// pays the storage the whole batch added (its own new records included) and 1 yocto per
+    /// NEP-141 withdrawal. Freed storage is credited back only into an existing NEAR record (a
+    /// new record would cost more than most frees return).
+    fn settle_caller(&mut self, nep141_withdrawals: u128) -> Result<i128, IntentError> {
+        let caller = self.env.caller.clone();
+        if self.env.attached > 0 {
+            self.ledger.credit(&caller, &TokenId::Near, self.env.attached)?;
+        }
+        let bytes = self.ledger.0.bytes_delta();
+        let byte_cost = self.env.storage_byte_cost;
+        if bytes > 0 || nep141_withdrawals > 0 {
+            let due = (bytes.max(0) as u128).saturating_mul(byte_cost).saturating_add(nep141_withdrawals);
+            let freed = (bytes.min(0).unsigned_abs() as u128).saturating_mul(byte_cost);
+            let net = due.saturating_sub(freed);
+            let have = self.ledger.balance(&caller, &TokenId::Near);
+            if have < net {
+                return Err(IntentError::new(
+                    ErrorCode::InsufficientStorageDeposit,
+                    format!(
+                        "the batch costs the caller {net} yoctoNEAR ({bytes} bytes of storage, {nep141_withdrawals} yocto for ft_transfer); {caller} has {have} in the ledger: call `deposit` first"
+                    ),
+                ));
+            }
+            if net > 0 {
+                self.ledger.debit(&caller, &TokenId::Near, net)?;
+            }
+            return Ok(net as i128);
+        }
+        let freed = (bytes.unsigned_abs() as u128).saturating_mul(byte_cost);
+        if freed > 0 && self.ledger.has_record(&caller, &TokenId::Near) {
+            self.ledger.credit(&caller, &TokenId::Near, freed)?;
+            return Ok(-(freed as i128));
+        }
+        Ok(0)
+    }
+
     /// Execute aborts; simulate reports the failure and nothing would change.
     fn batch_failure(mut self, mut out: BatchOutcome, error: IntentError) -> Result<(BatchOutcome, Changes, I), BatchFailure> {
         if self.inspector.on_batch_failed(&error) {
@@ -222,6 +320,7 @@ impl<'a, S: Storage, C: Crypto, I: Inspector> Engine<'a, S, C, I> {
         }
         out.batch_error = Some(error);
         out.storage_bytes = 0;
+        out.caller_charge = 0;
         out.events.clear();
         Ok((out, Changes::default(), self.inspector))
     }
@@ -236,13 +335,31 @@ impl<'a, S: Storage, C: Crypto, I: Inspector> Engine<'a, S, C, I> {
             actions: verified.intent.actions.iter().map(Action::kind).collect(),
         };
         fx.identity = Some(executed.clone());
+        fx.gas = gas::PER_INTENT
+            + signed.message.len() as u64 * gas::PER_MESSAGE_BYTE
+            + verified.intent.actions.iter().map(|a| match a {
+                Action::TokenDiff { diff } => gas::PER_ACTION + diff.len() as u64 * gas::PER_RECORD,
+                Action::InvalidateNonces { nonces } => gas::PER_ACTION + nonces.len() as u64 * gas::PER_RECORD,
+                _ => gas::PER_ACTION,
+            }).sum::<u64>()
+            + if verified.intent.fee.is_some() { gas::PER_ACTION } else { 0 };
         if !self.ledger.can_sign(&signer, &verified.public_key) {
             return Err(IntentError::new(
                 ErrorCode::KeyNotAuthorized,
                 format!("{} may not sign for {signer}", verified.public_key),
             ));
         }
-        self.ledger.use_nonce(&signer, &verified.nonce, verified.intent.deadline.0)?;
+        self.ledger.use_nonce(&signer, &verified.nonce, verified.nonce.expiry_ns(), Some(&verified.hash))?;
+        if let Some(fee) = &verified.intent.fee {
+            // The relayer's pay, agreed by the signer; a direct submitter pays itself (no change).
+            let caller = self.env.caller.clone();
+            self.ledger
+                .debit(&signer, &fee.token, fee.amount.0)
+                .map_err(|e| IntentError::new(e.code, format!("fee: {}", e.detail)))?;
+            self.ledger.credit(&caller, &fee.token, fee.amount.0)?;
+            fx.change(&signer, &fee.token, fee.amount.0, false);
+            fx.change(&caller, &fee.token, fee.amount.0, true);
+        }
         for (i, action) in verified.intent.actions.into_iter().enumerate() {
             let kind = action.kind();
             self.apply_action(&signer, action, fx)
@@ -286,10 +403,13 @@ impl<'a, S: Storage, C: Crypto, I: Inspector> Engine<'a, S, C, I> {
             Action::RemovePublicKey { public_key } => self.ledger.remove_key(signer, &public_key)?,
             Action::InvalidateNonces { nonces } => {
                 for nonce in nonces {
-                    // Cancelling an already used (or cancelled) nonce is a no-op, so a retried
-                    // cancellation does not fail.
-                    if self.ledger.nonce_deadline(signer, &nonce).is_none() {
-                        self.ledger.use_nonce(signer, &nonce, NEVER_PRUNE)?;
+                    // A cancelled nonce is kept until its own expiry (plus the grace period).
+                    // Cancelling an expired nonce (it can never execute) or an already used or
+                    // cancelled one is a no-op, so a retried cancellation does not fail.
+                    let expiry = nonce.expiry_ns();
+                    check_expiry_horizon(expiry, self.env.now_ns)?;
+                    if expiry >= self.env.now_ns && self.ledger.nonce_expiry(signer, &nonce).is_none() {
+                        self.ledger.use_nonce(signer, &nonce, expiry, None)?;
                     }
                 }
             }
@@ -302,6 +422,7 @@ impl<'a, S: Storage, C: Crypto, I: Inspector> Engine<'a, S, C, I> {
 #[derive(Default)]
 struct ItemEffects {
     identity: Option<ExecutedIntent>,
+    gas: u64,
     changes: Vec<BalanceDelta>,
     diffs: Vec<BTreeMap<TokenId, SignedAmount>>,
     withdrawals: Vec<Withdrawal>,
@@ -329,14 +450,25 @@ pub fn event_line<T: Serialize>(event: &str, data: T) -> String {
     format!("EVENT_JSON:{}", serde_json::to_string(&e).expect("event JSON"))
 }
 
-/// One `intents_executed` entry per intent, one `withdraw` entry per withdrawal.
-fn events(executed: &[ExecutedIntent], withdrawals: &[Withdrawal]) -> Vec<String> {
-    let mut lines = Vec::new();
-    if !executed.is_empty() {
-        lines.push(event_line("intents_executed", executed));
+/// The batch's one event line, `executed` (compact, so large batches fit the 16 KiB log cap):
+/// `{"by": caller, "att": attached yocto, "chg": yocto charged to the caller's ledger NEAR
+/// (negative: credited), "i": [[intent hash, signer], ...]}`. With the call's arguments (each
+/// intent's actions and fee) this accounts for every balance change the batch makes.
+fn executed_event(env: &ChainEnv, charge: i128, executed: &[ExecutedIntent]) -> String {
+    #[derive(Serialize)]
+    struct Data<'a> {
+        by: &'a AccountId,
+        att: String,
+        chg: String,
+        i: Vec<(&'a IntentHash, &'a AccountId)>,
     }
-    if !withdrawals.is_empty() {
-        lines.push(event_line("withdraw", withdrawals));
-    }
-    lines
+    event_line(
+        "executed",
+        Data {
+            by: &env.caller,
+            att: env.attached.to_string(),
+            chg: charge.to_string(),
+            i: executed.iter().map(|e| (&e.intent_hash, &e.signer_id)).collect(),
+        },
+    )
 }

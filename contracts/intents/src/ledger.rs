@@ -2,19 +2,22 @@
 //! account, used nonces per (account, nonce) with their deadline. Keys are short prefixes plus
 //! borsh, so a record's size (what storage costs) is known off chain too.
 //!
+//! A used or cancelled nonce is stored with its expiry (v2: the nonce's own bytes 0..8; records
+//! written by v1 hold the intent's deadline, or `u64::MAX` for a cancellation) and may be pruned
+//! only once that expiry plus `NONCE_PRUNE_GRACE_NS` has passed.
+//!
 //! A balance record is kept when it reaches zero: a later credit (a deposit, or a refunded
 //! withdrawal in a callback that has no deposit to pay with) then never needs new storage.
 
 use crate::storage::Storage;
 use borsh::BorshSerialize;
 use outpost_protocol::error::{ErrorCode, IntentError};
-use outpost_protocol::{AccountId, Nonce, PublicKey, TokenId};
+use outpost_protocol::limits::NONCE_PRUNE_GRACE_NS;
+use outpost_protocol::validate::check_key_not_weak;
+use outpost_protocol::{AccountId, IntentHash, Nonce, PublicKey, TokenId};
 
 /// Most keys a named account may register (bounds storage and the key list's size).
 pub const MAX_KEYS_PER_ACCOUNT: usize = 16;
-/// Deadline stored for a nonce cancelled by `invalidate_nonces`: its own intent's deadline is
-/// unknown, so it is kept for good (never pruned). The relayer's deposit pays for it.
-pub const NEVER_PRUNE: u64 = u64::MAX;
 
 const BALANCE: u8 = b'b';
 const KEYS: u8 = b'k';
@@ -55,6 +58,11 @@ impl<S: Storage> Ledger<S> {
             .unwrap_or(0)
     }
 
+    /// True when a balance record exists (even at zero): crediting it then needs no storage.
+    pub fn has_record(&self, account: &AccountId, token: &TokenId) -> bool {
+        self.0.read(&balance_key(account, token)).is_some()
+    }
+
     fn set_balance(&mut self, account: &AccountId, token: &TokenId, amount: u128) {
         self.0.write(&balance_key(account, token), &amount.to_le_bytes());
     }
@@ -85,12 +93,13 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// True when `key` may sign for `account`: the key an implicit account is named after, or a
-    /// registered one.
+    /// registered one; never a weak key (a v1 ledger may hold one).
     pub fn can_sign(&self, account: &AccountId, key: &PublicKey) -> bool {
-        PublicKey::of_implicit_account(account) == Some(*key) || self.keys(account).contains(key)
+        !key.is_weak() && (PublicKey::of_implicit_account(account) == Some(*key) || self.keys(account).contains(key))
     }
 
     pub fn add_key(&mut self, account: &AccountId, key: PublicKey) -> Result<(), IntentError> {
+        check_key_not_weak(&key)?;
         let mut keys = self.keys(account);
         if keys.contains(&key) || PublicKey::of_implicit_account(account) == Some(key) {
             return Err(IntentError::new(ErrorCode::KeyAlreadyExists, format!("{key} already signs for {account}")));
@@ -123,26 +132,39 @@ impl<S: Storage> Ledger<S> {
         Ok(())
     }
 
-    /// The deadline a used nonce was stored with, or `None` when unused.
-    pub fn nonce_deadline(&self, account: &AccountId, nonce: &Nonce) -> Option<u64> {
-        self.0
-            .read(&nonce_key(account, nonce))
-            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
-            .map(u64::from_le_bytes)
+    /// The expiry a used or cancelled nonce was stored with, and the hash of the intent that used
+    /// it (`None` for a cancellation); `None` when unused.
+    pub fn nonce_record(&self, account: &AccountId, nonce: &Nonce) -> Option<(u64, Option<IntentHash>)> {
+        let v = self.0.read(&nonce_key(account, nonce))?;
+        let expiry = u64::from_le_bytes(v.get(..8)?.try_into().ok()?);
+        let hash = v.get(8..40).and_then(|h| <[u8; 32]>::try_from(h).ok()).map(IntentHash);
+        Some((expiry, hash))
     }
 
-    pub fn use_nonce(&mut self, account: &AccountId, nonce: &Nonce, deadline: u64) -> Result<(), IntentError> {
-        if self.nonce_deadline(account, nonce).is_some() {
+    /// The expiry a used or cancelled nonce was stored with, or `None` when unused.
+    pub fn nonce_expiry(&self, account: &AccountId, nonce: &Nonce) -> Option<u64> {
+        self.nonce_record(account, nonce).map(|(expiry, _)| expiry)
+    }
+
+    /// Spends a nonce: by the intent `used_by` (its hash is kept, 32 bytes, so `nonce_status` can
+    /// tell an executed intent from a cancelled or different one), or by a cancellation (`None`).
+    pub fn use_nonce(&mut self, account: &AccountId, nonce: &Nonce, expiry: u64, used_by: Option<&IntentHash>) -> Result<(), IntentError> {
+        if self.nonce_expiry(account, nonce).is_some() {
             return Err(IntentError::new(ErrorCode::NonceUsed, format!("nonce {nonce} of {account}")));
         }
-        self.0.write(&nonce_key(account, nonce), &deadline.to_le_bytes());
+        let mut value = expiry.to_le_bytes().to_vec();
+        if let Some(hash) = used_by {
+            value.extend_from_slice(&hash.0);
+        }
+        self.0.write(&nonce_key(account, nonce), &value);
         Ok(())
     }
 
-    /// Deletes a used nonce whose deadline is before `now`; returns whether it did.
+    /// Deletes a used or cancelled nonce once its expiry plus the grace period is before `now`
+    /// (never earlier: the record is the evidence that its intent executed); returns whether it did.
     pub fn prune_nonce(&mut self, account: &AccountId, nonce: &Nonce, now_ns: u64) -> bool {
-        match self.nonce_deadline(account, nonce) {
-            Some(deadline) if deadline < now_ns => {
+        match self.nonce_expiry(account, nonce) {
+            Some(expiry) if expiry.saturating_add(NONCE_PRUNE_GRACE_NS) < now_ns => {
                 self.0.remove(&nonce_key(account, nonce));
                 true
             }

@@ -1,7 +1,8 @@
 //! Outpost's intents ledger (DESIGN.md §2). The settlement logic is plain Rust over a storage
 //! trait ([`engine`], [`ledger`], [`storage`]) and runs natively in tests; `contract` is the thin
 //! near-sdk shell, compiled for wasm32 only. Every operation here computes the storage bytes it
-//! adds, so the contract can charge them to whoever the README says pays.
+//! adds or frees, so it charges or credits whoever the README says pays (v2: the batch caller, the
+//! depositor, the pruner; never the contract, never a receiver).
 
 pub mod engine;
 pub mod ledger;
@@ -14,11 +15,13 @@ use engine::{Abort, BatchOutcome, ChainEnv, Engine, Report, Withdrawal};
 use ledger::Ledger;
 use outpost_protocol::abi::{BatchFailure, ItemResult, SimulationReport};
 use outpost_protocol::error::{ErrorCode, IntentError};
-use outpost_protocol::{AccountId, Amount, Crypto, PublicKey, SignedIntent, TokenId};
+use outpost_protocol::limits::MAX_BATCH_GAS;
+use outpost_protocol::{AccountId, Crypto, Nonce, PublicKey, SignedAmount, SignedIntent, TokenId};
 use serde::Serialize;
 use storage::{Overlay, Storage};
 
-/// Runs and commits a batch: all items pass and every change is written, or nothing is.
+/// Runs and commits a batch: all items pass and every change is written, or nothing is. The
+/// caller named in `env` gets the fees and pays the storage from its ledger NEAR.
 pub fn execute<S: Storage>(
     storage: &mut S,
     crypto: impl Crypto,
@@ -30,32 +33,42 @@ pub fn execute<S: Storage>(
     Ok(outcome)
 }
 
-/// The same run without writing: every item's verdict, the balance changes and the deposit a
-/// caller must attach to execute exactly the passing items.
+/// The same run without writing: every item's verdict and cost, the balance changes (fees and the
+/// caller's charge included), and a batch error when the passing items could not execute
+/// together (including when they need more than `MAX_BATCH_GAS`).
 pub fn simulate<S: Storage>(
     storage: &S,
     crypto: impl Crypto,
     env: ChainEnv,
     items: Vec<Result<SignedIntent, IntentError>>,
-    storage_byte_cost: u128,
 ) -> SimulationReport {
-    let (outcome, _, report) = match Engine::new(storage, crypto, env, Report::default()).run(items) {
+    let caller = env.caller.clone();
+    let attached = env.attached;
+    let (outcome, _, mut report) = match Engine::new(storage, crypto, env, Report::default()).run(items) {
         Ok(done) => done,
         // Report never aborts.
         Err(failure) => unreachable!("simulation aborted: {failure}"),
     };
+    if outcome.batch_error.is_none() {
+        let near = report.balance_changes.entry((caller, TokenId::Near)).or_insert(0);
+        *near = near.saturating_add(attached as i128).saturating_sub(outcome.caller_charge);
+    }
+    let gas = report.outcomes.iter().fold(engine::gas::PER_BATCH, |sum, o| sum.saturating_add(o.gas));
+    let batch_error = match &outcome.batch_error {
+        Some(e) => Some(ItemResult::from(e)),
+        None if gas > MAX_BATCH_GAS => Some(ItemResult::from(&IntentError::new(
+            ErrorCode::BatchGasTooHigh,
+            format!("the items need {gas} gas, at most {MAX_BATCH_GAS}"),
+        ))),
+        None => None,
+    };
     SimulationReport {
         balance_changes: report.balance_change_list(),
         outcomes: report.outcomes,
-        batch_error: outcome.batch_error.as_ref().map(ItemResult::from),
-        storage_deposit_needed: Amount(execute_deposit_needed(&outcome, storage_byte_cost)),
+        batch_error,
+        caller_charge: SignedAmount(outcome.caller_charge),
+        gas,
     }
-}
-
-/// yoctoNEAR `execute_intents` must be attached: the storage the batch adds, plus 1 yocto for
-/// each NEP-141 withdrawal (`ft_transfer` requires it).
-pub fn execute_deposit_needed(outcome: &BatchOutcome, storage_byte_cost: u128) -> u128 {
-    storage_cost(outcome.storage_bytes, storage_byte_cost).saturating_add(outcome.nep141_withdrawals())
 }
 
 /// yoctoNEAR for `bytes` of new storage (nothing for freed storage).
@@ -69,10 +82,22 @@ struct BalanceEvent<'a> {
     token: &'a TokenId,
     #[serde(serialize_with = "amount_str")]
     amount: u128,
+    /// Who paid a new record's storage, and how much (from its ledger NEAR), when one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<&'a AccountId>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_amount_str")]
+    st: Option<u128>,
 }
 
 fn amount_str<S: serde::Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(v)
+}
+
+fn opt_amount_str<S: serde::Serializer>(v: &Option<u128>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
 }
 
 /// A credit made outside a batch (a deposit, a refund), with its storage bytes and event.
@@ -92,13 +117,17 @@ pub fn deposit<S: Storage>(storage: &mut S, account: &AccountId, token: &TokenId
 }
 
 /// A NEP-141 deposit: credits `amount` of `token` to `receiver`. A first record for that token is
-/// paid from the receiver's NEAR in the ledger (`ft_on_transfer` carries no NEAR to pay with).
-/// All or nothing: on error nothing is written, so the caller can refund the tokens.
+/// paid by the depositor (`payer`, from its NEAR in the ledger), never by the receiver: otherwise
+/// anyone could drain a victim's NEAR by sending it dust of many tokens. `payer` is `None` when
+/// the depositor cannot be trusted to be who the token claims (see the contract), and then only a
+/// receiver that already has a record can be credited. All or nothing: on error nothing is
+/// written, so the caller refunds the tokens.
 pub fn receive_tokens<S: Storage>(
     storage: &mut S,
     receiver: &AccountId,
     token: &TokenId,
     amount: u128,
+    payer: Option<&AccountId>,
     storage_byte_cost: u128,
 ) -> Result<Credit, IntentError> {
     if amount == 0 {
@@ -107,19 +136,30 @@ pub fn receive_tokens<S: Storage>(
     let mut ledger = Ledger(Overlay::new(&*storage));
     ledger.credit(receiver, token, amount)?;
     let cost = storage_cost(ledger.0.bytes_delta(), storage_byte_cost);
+    let mut paid_by = None;
     if cost > 0 {
-        ledger.debit(receiver, &TokenId::Near, cost).map_err(|_| {
+        let payer = payer.ok_or_else(|| {
             IntentError::new(
                 ErrorCode::InsufficientStorageDeposit,
-                format!("{receiver} needs {cost} yoctoNEAR in the ledger (call `deposit`) to hold a new token"),
+                format!("{receiver} has no {token} record and the sender did not sign this transaction, so nobody pays its storage"),
             )
         })?;
+        ledger.debit(payer, &TokenId::Near, cost).map_err(|_| {
+            IntentError::new(
+                ErrorCode::InsufficientStorageDeposit,
+                format!("{payer} needs {cost} yoctoNEAR in the ledger (call `deposit`) to pay for {receiver}'s new {token} record"),
+            )
+        })?;
+        paid_by = Some(payer);
     }
     let storage_bytes = ledger.0.bytes_delta();
     ledger.0.into_changes().apply_to(storage);
     Ok(Credit {
         storage_bytes,
-        event: engine::event_line("deposit", [BalanceEvent { account_id: receiver, token, amount }]),
+        event: engine::event_line(
+            "deposit",
+            [BalanceEvent { account_id: receiver, token, amount, by: paid_by, st: paid_by.map(|_| cost) }],
+        ),
     })
 }
 
@@ -144,7 +184,7 @@ fn credit<S: Storage>(storage: &mut S, account: &AccountId, token: &TokenId, amo
     overlay.0.into_changes().apply_to(storage);
     Ok(Credit {
         storage_bytes,
-        event: engine::event_line(event, [BalanceEvent { account_id: account, token, amount }]),
+        event: engine::event_line(event, [BalanceEvent { account_id: account, token, amount, by: None, st: None }]),
     })
 }
 
@@ -157,8 +197,58 @@ pub fn add_public_key<S: Storage>(storage: &mut S, account: &AccountId, key: Pub
     Ok(bytes)
 }
 
-pub fn remove_public_key<S: Storage>(storage: &mut S, account: &AccountId, key: &PublicKey) -> Result<(), IntentError> {
-    Ledger(storage).remove_key(account, key)
+/// Storage freed outside a batch (pruning, a key removed by direct call) and who got it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Freed {
+    /// Records deleted.
+    pub count: u32,
+    /// Bytes freed.
+    pub bytes: u64,
+    /// yoctoNEAR credited to the account that freed them (0 without a NEAR record in the ledger:
+    /// a new record would cost more than most frees return).
+    pub credited: u128,
+    pub event: String,
+}
+
+/// Removes one of `account`'s keys by direct call; the freed storage goes to `account`.
+pub fn remove_public_key<S: Storage>(storage: &mut S, account: &AccountId, key: &PublicKey, storage_byte_cost: u128) -> Result<Freed, IntentError> {
+    let mut ledger = Ledger(Overlay::new(&*storage));
+    ledger.remove_key(account, key)?;
+    let (changes, freed) = finish_free(ledger, account, 1, storage_byte_cost);
+    changes.apply_to(storage);
+    Ok(freed)
+}
+
+/// Deletes the used or cancelled nonces among `nonces` whose expiry plus the grace period has
+/// passed; the freed storage goes to `pruner`.
+pub fn prune_nonces<S: Storage>(storage: &mut S, pruner: &AccountId, nonces: &[(AccountId, Nonce)], now_ns: u64, storage_byte_cost: u128) -> Freed {
+    let mut ledger = Ledger(Overlay::new(&*storage));
+    let count = nonces.iter().filter(|(account, nonce)| ledger.prune_nonce(account, nonce, now_ns)).count() as u32;
+    let (changes, freed) = finish_free(ledger, pruner, count, storage_byte_cost);
+    changes.apply_to(storage);
+    freed
+}
+
+fn finish_free<S: Storage>(mut ledger: Ledger<Overlay<'_, S>>, to: &AccountId, count: u32, storage_byte_cost: u128) -> (storage::Changes, Freed) {
+    let bytes = ledger.0.bytes_delta().min(0).unsigned_abs();
+    let mut credited = 0;
+    if bytes > 0 && ledger.has_record(to, &TokenId::Near) {
+        credited = u128::from(bytes).saturating_mul(storage_byte_cost);
+        // Cannot overflow in practice: freed storage was paid into the contract's own balance.
+        if ledger.credit(to, &TokenId::Near, credited).is_err() {
+            credited = 0;
+        }
+    }
+    #[derive(Serialize)]
+    struct FreedEvent<'a> {
+        by: &'a AccountId,
+        n: u32,
+        bytes: u64,
+        #[serde(serialize_with = "amount_str")]
+        credit: u128,
+    }
+    let event = engine::event_line("storage_freed", FreedEvent { by: to, n: count, bytes, credit: credited });
+    (ledger.0.into_changes(), Freed { count, bytes, credited, event })
 }
 
 impl<S: Storage> Storage for &mut S {

@@ -64,6 +64,13 @@ pub struct Checkpoint {
     bytes_delta: i64,
 }
 
+impl Checkpoint {
+    /// The overlay's byte count when the checkpoint was taken.
+    pub fn bytes_delta(&self) -> i64 {
+        self.bytes_delta
+    }
+}
+
 impl<'a, S: Storage> Overlay<'a, S> {
     pub fn new(base: &'a S) -> Self {
         Overlay { base, changes: BTreeMap::new(), undo: Vec::new(), bytes_delta: 0, read_cache: RefCell::default() }

@@ -27,15 +27,19 @@ fn implicit_account_transfers_without_registration() {
     assert_eq!(out.executed.len(), 1);
     assert_eq!(out.executed[0].signer_id, alice.account);
     assert_eq!(out.executed[0].actions, vec!["transfer"]);
-    // One event line naming the intent, its signer and nonce.
+    // One event line naming the intent and its signer, the caller and what it was charged.
+    assert_eq!(out.events.len(), 1);
     let event: serde_json::Value = serde_json::from_str(out.events[0].strip_prefix("EVENT_JSON:").unwrap()).unwrap();
     assert_eq!(event["standard"], "outpost");
-    assert_eq!(event["event"], "intents_executed");
-    assert_eq!(event["data"][0]["signer_id"], alice.account.as_str());
-    assert_eq!(event["data"][0]["intent_hash"], out.executed[0].intent_hash.to_string());
-    assert_eq!(event["data"][0]["nonce"], out.executed[0].nonce.to_string());
-    // The batch added a nonce record and a balance record for bob's new token.
+    assert_eq!(event["version"], "2.0.0");
+    assert_eq!(event["event"], "executed");
+    assert_eq!(event["data"]["i"][0][0], out.executed[0].intent_hash.to_string());
+    assert_eq!(event["data"]["i"][0][1], alice.account.as_str());
+    assert_eq!(event["data"]["by"], RELAYER);
+    // The batch added a nonce record and a balance record for bob's new token: the relayer paid.
     assert!(out.storage_bytes > 0);
+    assert_eq!(event["data"]["chg"], (out.storage_bytes as u128 * BYTE_COST).to_string());
+    assert_eq!(w.balance(&acc(RELAYER), &TokenId::Near), NEAR - out.storage_bytes as u128 * BYTE_COST);
 }
 
 #[test]
@@ -80,31 +84,38 @@ fn deadlines_bound_execution() {
     let mut far = alice.intent(vec![transfer(token(), 1, &bob.account)]);
     far.deadline = Deadline(NOW + MAX_DEADLINE_HORIZON_NS + 1);
     w.expect_failure(vec![alice.sign_intent(2, &far)], Some(0), ErrorCode::DeadlineTooFar);
-    // After its deadline, a used nonce may be pruned; the replay is then stopped by the deadline.
+    // After its expiry and the grace period, a used nonce may be pruned; the replay is then
+    // stopped by the deadline.
     let item = alice.sign(3, vec![transfer(token(), 1, &bob.account)]);
     w.execute(vec![item.clone()]).unwrap();
-    w.now = NOW + HOUR + 1;
-    let pruned = Ledger(&mut w.storage).prune_nonce(&alice.account, &item.nonce, NOW + HOUR + 1);
+    let after = NOW + HOUR + limits::NONCE_PRUNE_GRACE_NS + 1;
+    w.now = after;
+    let pruned = Ledger(&mut w.storage).prune_nonce(&alice.account, &item.nonce, after);
     assert!(pruned);
     w.expect_failure(vec![item], Some(0), ErrorCode::DeadlineExpired);
 }
 
 #[test]
-fn pruning_keeps_live_and_cancelled_nonces() {
+fn pruning_waits_for_expiry_plus_grace_for_used_and_cancelled_nonces() {
     let (mut w, alice, bob) = funded();
     let item = alice.sign(1, vec![transfer(token(), 1, &bob.account)]);
     w.execute(vec![item.clone()]).unwrap();
-    assert!(!Ledger(&mut w.storage).prune_nonce(&alice.account, &item.nonce, NOW), "deadline not passed");
-    let cancelled = Nonce([42; 32]);
+    let cancelled = alice.nonce(42, NOW + 2 * HOUR);
     w.execute(vec![alice.sign(2, vec![Action::InvalidateNonces { nonces: vec![cancelled] }])]).unwrap();
-    assert!(!Ledger(&mut w.storage).prune_nonce(&alice.account, &cancelled, u64::MAX), "cancelled nonces stay");
+    let grace = limits::NONCE_PRUNE_GRACE_NS;
+    for (nonce, expiry) in [(item.nonce, NOW + HOUR), (cancelled, NOW + 2 * HOUR)] {
+        for too_early in [NOW, expiry + 1, expiry + grace] {
+            assert!(!Ledger(&mut w.storage).prune_nonce(&alice.account, &nonce, too_early), "pruned at {too_early}");
+        }
+        assert!(Ledger(&mut w.storage).prune_nonce(&alice.account, &nonce, expiry + grace + 1));
+    }
 }
 
 #[test]
 fn wrong_recipient_fails() {
     let (mut w, alice, bob) = funded();
     let intent = alice.intent(vec![transfer(token(), 1, &bob.account)]);
-    let other = alice.key.sign_intent(&intent, Nonce([1; 32]), "other-intents.testnet");
+    let other = alice.key.sign_intent(&intent, alice.nonce(1, NOW + HOUR), "other-intents.testnet");
     w.expect_failure(vec![other], Some(0), ErrorCode::WrongRecipient);
 }
 
@@ -197,7 +208,7 @@ fn withdrawals_debit_and_refunds_put_back_once() {
     assert_eq!(out.nep141_withdrawals(), 1);
     let wd = &out.withdrawals[0];
     assert_eq!((wd.amount, &wd.receiver_id), (400, &bob.account));
-    assert!(out.events.iter().any(|e| e.contains("\"event\":\"withdraw\"")));
+    assert_eq!(out.caller_charge, out.storage_bytes as i128 * BYTE_COST as i128 + 1, "1 yocto for ft_transfer");
     // The transfer failed: the callback refunds, and the record existed, so no storage is needed.
     let credit = outpost_intents::refund_withdrawal(&mut w.storage, wd).unwrap();
     assert_eq!(credit.storage_bytes, 0);
@@ -225,7 +236,7 @@ fn undecodable_items_are_reported_by_index() {
     let err = outpost_intents::execute(&mut w.storage, DalekCrypto, env, items).unwrap_err();
     assert_eq!(err.to_string(), "intent #1: MESSAGE_MALFORMED: bad json");
     assert_eq!(w.balance(&bob.account, &token()), 0);
-    let garbage = alice.key.sign_message("{\"signer_id\":1}".into(), Nonce([3; 32]), CONTRACT, None);
+    let garbage = alice.key.sign_message("{\"signer_id\":1}".into(), alice.nonce(3, NOW + HOUR), CONTRACT, None);
     w.expect_failure(vec![garbage], Some(0), ErrorCode::MessageMalformed);
     w.expect_failure(vec![], None, ErrorCode::BatchEmpty);
 }
@@ -247,8 +258,11 @@ fn simulate_reports_each_item_and_changes_nothing() {
     assert!(report.outcomes[2].intent_hash.is_none(), "nothing unsigned is reported in detail");
     assert_eq!(report.batch_error, None);
     let changes: Vec<(String, i128)> = report.balance_changes.iter().map(|c| (c.account_id.to_string(), c.delta.0)).collect();
-    assert_eq!(changes, vec![(alice.account.to_string(), -100), ("bob.testnet".into(), 100)]);
-    assert!(report.storage_deposit_needed.0 > 0);
+    assert!(report.caller_charge.0 > 0);
+    assert_eq!(changes, vec![(alice.account.to_string(), -100), ("bob.testnet".into(), 100), (RELAYER.into(), -report.caller_charge.0)]);
+    assert_eq!(report.outcomes[0].storage_cost.0, report.caller_charge.0, "one passing item pays it all");
+    assert!(report.outcomes[0].gas > 0);
+    assert!(report.outcomes[1..].iter().all(|o| o.storage_bytes == 0 && o.gas == 0));
 }
 
 #[test]
@@ -264,11 +278,16 @@ fn simulate_agrees_with_execute() {
     let out = w.execute(items).unwrap();
     let grown = w.storage.usage() as i64 - usage_before;
     assert_eq!(out.storage_bytes, grown, "the engine's byte count is what storage really grew by");
-    assert_eq!(report.storage_deposit_needed.0, outpost_intents::execute_deposit_needed(&out, BYTE_COST));
-    assert_eq!(report.storage_deposit_needed.0, grown as u128 * BYTE_COST + 1, "storage plus 1 yocto for the ft_transfer");
+    assert_eq!(report.caller_charge.0, out.caller_charge);
+    assert_eq!(out.caller_charge, grown as i128 * BYTE_COST as i128 + 1, "storage plus 1 yocto for the ft_transfer");
+    let per_item: i128 = report.outcomes.iter().map(|o| o.storage_cost.0).sum();
+    assert_eq!(per_item, out.caller_charge, "the items' costs add up to the charge");
     assert!(report.outcomes.iter().all(|o| o.result == ItemResult::Ok));
+    let items_gas: u64 = report.outcomes.iter().map(|o| o.gas).sum();
+    assert_eq!(report.gas, items_gas + outpost_intents::engine::gas::PER_BATCH);
+    assert!(report.outcomes[0].gas > limits::GAS_PER_WITHDRAWAL, "the withdrawing item includes its prepaid gas");
     // Each change the simulation lists is exactly what execution moved.
-    assert_eq!(report.balance_changes.len(), 2, "alice -150 (100 to bob, 50 out), bob +100");
+    assert_eq!(report.balance_changes.len(), 3, "alice -150 (100 to bob, 50 out), bob +100, the relayer's charge");
     for (c, was) in report.balance_changes.iter().zip(before) {
         assert_eq!(w.balance(&c.account_id, &c.token) as i128 - was as i128, c.delta.0, "{c:?}");
     }
@@ -284,18 +303,19 @@ fn batch_size_is_bounded() {
 #[test]
 fn events_must_fit_the_log_limit() {
     let mut w = World::new();
-    // 64-character implicit signers make the largest event entries.
-    let users: Vec<User> = (0..120u8).map(|i| User::implicit(i + 1)).collect();
+    // 64-character implicit signers make the largest event entries (about 115 bytes each).
+    let users: Vec<User> = (0..140u8).map(|i| User::implicit(i + 1)).collect();
     for u in &users {
         w.deposit(&u.account, &token(), 10);
     }
     let bob = acc("bob.testnet");
     let items: Vec<SignedIntent> = users.iter().map(|u| u.sign(1, vec![transfer(token(), 1, &bob)])).collect();
     let err = w.expect_failure(items.clone(), None, ErrorCode::EventsTooLarge);
-    assert!(err.detail.contains("120 intents"), "{err}");
+    assert!(err.detail.contains("140 intents"), "{err}");
     // The simulation says the same, so a relayer splits the batch.
     assert_eq!(w.simulate(items.clone()).batch_error.unwrap().code(), Some(ErrorCode::EventsTooLarge));
-    w.execute(items[..60].to_vec()).unwrap();
+    let out = w.execute(items[..120].to_vec()).unwrap();
+    assert!(out.events[0].len() < 120 * 120, "{} bytes", out.events[0].len());
 }
 
 #[test]
@@ -312,27 +332,27 @@ fn overlay_reads_see_the_batch_so_far() {
 
 #[test]
 fn token_deposits_pay_new_records_from_near_and_are_atomic() {
-    let mut w = World::new();
+    let mut w = World::bare();
     let carol = acc("carol.testnet");
     // No NEAR in the ledger: refused, nothing written.
-    let err = outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 5, BYTE_COST).unwrap_err();
+    let err = outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 5, Some(&carol), BYTE_COST).unwrap_err();
     assert_eq!(err.code, ErrorCode::InsufficientStorageDeposit);
     assert!(w.storage.0.is_empty());
     w.deposit(&carol, &TokenId::Near, NEAR_FOR_STORAGE);
-    let credit = outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 5, BYTE_COST).unwrap();
+    let credit = outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 5, Some(&carol), BYTE_COST).unwrap();
     assert!(credit.storage_bytes > 0 && credit.event.contains("\"event\":\"deposit\""));
     assert_eq!(w.balance(&carol, &token()), 5);
     assert_eq!(w.balance(&carol, &TokenId::Near), NEAR_FOR_STORAGE - credit.storage_bytes as u128 * BYTE_COST);
     // The record exists now: a second deposit costs no NEAR.
     let near = w.balance(&carol, &TokenId::Near);
-    assert_eq!(outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 7, BYTE_COST).unwrap().storage_bytes, 0);
+    assert_eq!(outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 7, None, BYTE_COST).unwrap().storage_bytes, 0);
     assert_eq!(w.balance(&carol, &TokenId::Near), near);
     // An overflowing credit fails and leaves the NEAR alone.
     let before = w.storage.clone();
-    let err = outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), u128::MAX, BYTE_COST).unwrap_err();
+    let err = outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), u128::MAX, Some(&carol), BYTE_COST).unwrap_err();
     assert_eq!(err.code, ErrorCode::BalanceOverflow);
     assert_eq!(w.storage, before);
-    assert_eq!(outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 0, BYTE_COST).unwrap_err().code, ErrorCode::ZeroAmount);
+    assert_eq!(outpost_intents::receive_tokens(&mut w.storage, &carol, &token(), 0, Some(&carol), BYTE_COST).unwrap_err().code, ErrorCode::ZeroAmount);
 }
 
 const NEAR_FOR_STORAGE: u128 = 10_000_000_000_000_000_000_000;

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 /// NEP-297 `standard` of the intents contract's events.
 pub const EVENT_STANDARD: &str = "outpost";
-pub const EVENT_VERSION: &str = "1.0.0";
+/// 2.0.0: one compact `executed` line per batch (v2, see the intents README).
+pub const EVENT_VERSION: &str = "2.0.0";
 
 /// Contract method names the relayer and the dApp call.
 pub mod methods {
@@ -21,6 +22,8 @@ pub mod methods {
     pub const PUBLIC_KEYS_OF: &str = "public_keys_of";
     pub const CONFIG: &str = "config";
     pub const NONCE_STATUS: &str = "nonce_status";
+    pub const DEPOSIT: &str = "deposit";
+    pub const PRUNE_NONCES: &str = "prune_nonces";
 }
 
 /// `nonce_status(account_id, nonce)`: what became of one of an account's nonces. It tells an
@@ -66,6 +69,12 @@ impl ItemResult {
 
 /// One item of a simulated batch. `intent_hash`/`signer_id`/`nonce` are absent when the item
 /// could not be decoded far enough to know them.
+///
+/// v2: what the item costs whoever calls `execute_intents`, so a relayer can weigh it against
+/// the item's fee: `gas` (prepaid gas it needs, an upper bound from the contract's gas model,
+/// including `limits::GAS_PER_WITHDRAWAL` per withdrawal), `storage_bytes` it adds (negative: frees) and
+/// `storage_cost` in yoctoNEAR, charged to the caller's NEAR in the ledger, which also pays 1
+/// yocto per NEP-141 withdrawal (included). Zero for failed items.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemOutcome {
     pub index: u32,
@@ -76,6 +85,12 @@ pub struct ItemOutcome {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<Nonce>,
     pub result: ItemResult,
+    #[serde(default)]
+    pub gas: u64,
+    #[serde(default)]
+    pub storage_bytes: i64,
+    #[serde(default)]
+    pub storage_cost: SignedAmount,
 }
 
 /// A net balance change the simulated batch would make (only items that passed count).
@@ -86,20 +101,25 @@ pub struct BalanceChange {
     pub delta: SignedAmount,
 }
 
-/// What `simulate_intents` returns. Items are checked in order against a scratch copy of the
-/// ledger, each seeing the effects of the passing items before it, and a failing item does not
-/// stop the rest (unlike `execute_intents`, which is all or nothing). `batch_error` holds a
-/// batch-wide failure (size, unbalanced swap offers over the passing items). A relayer submits
-/// exactly the passing items when `batch_error` is empty.
+/// What `simulate_intents(signed, caller_id)` returns. Items are checked in order against a
+/// scratch copy of the ledger, each seeing the effects of the passing items before it, and a
+/// failing item does not stop the rest (unlike `execute_intents`, which is all or nothing).
+/// `batch_error` holds a batch-wide failure (size, unbalanced swap offers, too many withdrawals,
+/// too much gas, or the caller's ledger NEAR cannot pay `caller_charge`). A relayer submits
+/// exactly the passing items when `batch_error` is empty, with no deposit and at least `gas`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimulationReport {
     pub outcomes: Vec<ItemOutcome>,
+    /// Includes the fees the caller receives and what `caller_charge` takes from its NEAR.
     pub balance_changes: Vec<BalanceChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_error: Option<ItemResult>,
-    /// yoctoNEAR the caller must attach to `execute_intents` for the storage the passing items
-    /// add (used nonces, keys), as a decimal string.
-    pub storage_deposit_needed: crate::text::Amount,
+    /// yoctoNEAR `execute_intents` takes from the caller's NEAR in the ledger (storage the passing
+    /// items add, plus 1 per NEP-141 withdrawal; negative when the batch frees storage). No
+    /// deposit needs to be attached.
+    pub caller_charge: SignedAmount,
+    /// Prepaid gas to attach: the passing items' `gas` plus the call's own overhead.
+    pub gas: u64,
 }
 
 /// The `config` view.
@@ -109,8 +129,12 @@ pub struct ContractConfig {
     pub paused: bool,
     pub max_deadline_horizon_ns: crate::text::Deadline,
     pub max_batch_size: u32,
-    /// yoctoNEAR per byte of storage (what `execute_intents` charges the caller's deposit).
+    /// yoctoNEAR per byte of storage (what `execute_intents` charges the caller's ledger NEAR).
     pub storage_byte_cost: crate::text::Amount,
+    /// A used or cancelled nonce may be pruned this long after its expiry.
+    pub nonce_prune_grace_ns: crate::text::Deadline,
+    pub max_withdrawals_per_intent: u32,
+    pub max_withdrawals_per_batch: u32,
 }
 
 /// Where a failed `execute_intents` went wrong: one item (by index) or the batch as a whole.

@@ -79,6 +79,12 @@ codes! {
     ImplicitKeyFixed => "IMPLICIT_KEY_FIXED", "an implicit account's own key cannot be removed";
     InsufficientStorageDeposit => "INSUFFICIENT_STORAGE_DEPOSIT", "not enough NEAR in the ledger to pay for storage";
     Paused => "PAUSED", "the contract is paused";
+    // v2: nonces carry their expiry, weak keys, bounded work per batch.
+    WeakPublicKey => "WEAK_PUBLIC_KEY", "this key is of small order (weak): it may not sign or be registered";
+    DeadlineAfterNonceExpiry => "DEADLINE_AFTER_NONCE_EXPIRY", "the deadline is after the nonce's expiry (its first 8 bytes)";
+    NonceExpiryTooFar => "NONCE_EXPIRY_TOO_FAR", "the nonce's expiry is further ahead than the contract allows";
+    TooManyWithdrawals => "TOO_MANY_WITHDRAWALS", "too many withdrawals in one intent or batch";
+    BatchGasTooHigh => "BATCH_GAS_TOO_HIGH", "the batch needs more gas than one transaction may use; split it";
 }
 
 /// What a failed check means for an intent that could be tried again on a later chain state
@@ -105,9 +111,12 @@ impl ErrorCode {
             | SignatureInvalid | WrongRecipient | DeadlineExpired | NoActions | TooManyActions | ZeroAmount
             | MemoTooLong | SelfTransfer | EmptyTokenDiff | TokenDiffOneSided | TooManyTokens | NoNonces
             | TooManyNonces | ImplicitKeyFixed => Retry::Never,
-            // A batch fails with it; an intent alone fails with it only when its own events
-            // exceed the log limit, which no state changes.
-            EventsTooLarge => Retry::Never,
+            WeakPublicKey | DeadlineAfterNonceExpiry => Retry::Never,
+            // A batch fails with these; an intent alone fails with them only when its own events,
+            // withdrawals or gas exceed what one call allows, which no state changes.
+            EventsTooLarge | TooManyWithdrawals | BatchGasTooHigh => Retry::Never,
+            // Time brings a nonce's expiry within the horizon.
+            NonceExpiryTooFar => Retry::Later,
             NonceUsed => Retry::CheckNonce,
             // Time cures a deadline that is still too far; the rest are ledger or batch states.
             DeadlineTooFar | KeyNotAuthorized | BatchEmpty | BatchTooLarge | DiffNotBalanced

@@ -15,6 +15,18 @@ pub struct Intent {
     /// Block timestamp (ns) after which the intent is void.
     pub deadline: Deadline,
     pub actions: Vec<Action>,
+    /// v2: paid from the signer's ledger to whoever calls `execute_intents` (the relayer).
+    /// Absent in v1-shaped messages, which still parse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<Fee>,
+}
+
+/// A relayer fee: `amount` of `token` from the signer's balance in the ledger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fee {
+    pub token: TokenId,
+    pub amount: Amount,
 }
 
 /// One step of an intent. JSON: `{"type": "transfer", ...}`.

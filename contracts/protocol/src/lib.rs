@@ -30,7 +30,7 @@ pub use crypto::Crypto;
 #[cfg(feature = "dalek")]
 pub use crypto::{DalekCrypto, SecretKey};
 pub use error::{ErrorCode, IntentError};
-pub use intent::{Action, Intent, SignedIntent};
+pub use intent::{Action, Fee, Intent, SignedIntent};
 pub use near_account_id::{AccountId, AccountIdRef};
 pub use nep413::Payload;
 pub use text::{Amount, Deadline, IntentHash, Nonce, PublicKey, Signature, SignedAmount, TokenId};

@@ -1,9 +1,28 @@
 //! Bounds that keep storage, gas and gossip traffic finite. Changing one changes what the contract
 //! accepts, so they live here, next to the rules that use them.
 
-/// A deadline may be at most this far ahead of "now" (30 days). Used nonces are kept until their
-/// deadline passes, so this bounds how long the contract must remember a nonce.
-pub const MAX_DEADLINE_HORIZON_NS: u64 = 30 * 24 * 60 * 60 * 1_000_000_000;
+const DAY_NS: u64 = 24 * 60 * 60 * 1_000_000_000;
+
+/// A deadline, and a nonce's expiry, may be at most this far ahead of "now" (30 days). Used and
+/// cancelled nonces are kept until their expiry plus [`NONCE_PRUNE_GRACE_NS`], so this bounds how
+/// long the contract must remember a nonce.
+pub const MAX_DEADLINE_HORIZON_NS: u64 = 30 * DAY_NS;
+/// A used or cancelled nonce may be pruned only this long after its expiry (30 days): its record
+/// is the on-chain evidence that an intent executed (or was cancelled), and a client that was
+/// offline for up to this long after the expiry still reads it with `is_nonce_used`.
+pub const NONCE_PRUNE_GRACE_NS: u64 = 30 * DAY_NS;
+/// Withdrawals (`withdraw` actions) in one intent, and in one batch. Each withdrawal creates an
+/// outgoing transfer plus a refund callback and needs about [`GAS_PER_WITHDRAWAL`] of prepaid gas,
+/// so these keep every batch that passes `simulate_intents` within [`MAX_BATCH_GAS`].
+pub const MAX_WITHDRAWALS_PER_INTENT: usize = 4;
+pub const MAX_WITHDRAWALS_PER_BATCH: usize = 8;
+/// Prepaid gas a withdrawal takes: 10 TGas for `ft_transfer`, 5 TGas for the callback, and the
+/// receipts' creation (measured in the VM; `simulate_intents` adds it per withdrawing item).
+pub const GAS_PER_WITHDRAWAL: u64 = 25_000_000_000_000;
+/// The gas a batch may need in all (what relayers attach; a transaction may carry more since
+/// protocol 83, but 300 TGas is what wallets and relayers use): `simulate_intents` reports
+/// `BATCH_GAS_TOO_HIGH` above it so the relayer splits.
+pub const MAX_BATCH_GAS: u64 = 300_000_000_000_000;
 /// The signed `message` (the intent's JSON), in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 4096;
 /// A NEP-413 `callback_url`, in bytes (we carry it but do not call it).

@@ -206,9 +206,11 @@ mod tests {
 
     fn record(n: u8) -> Record {
         let k = SecretKey::from_seed([42; 32]);
+        let deadline = NOW_MS * 1_000_000 + 3_600_000_000_000;
         let intent = Intent {
             signer_id: k.public_key().implicit_account_id(),
-            deadline: Deadline(NOW_MS * 1_000_000 + 3_600_000_000_000),
+            deadline: Deadline(deadline),
+            fee: None,
             actions: vec![Action::Transfer {
                 token: TokenId::Near,
                 amount: Amount(u128::from(n) + 1),
@@ -216,7 +218,7 @@ mod tests {
                 memo: None,
             }],
         };
-        Record::new(k.sign_intent(&intent, Nonce([n; 32]), "intents.test.near"), format!("t{n}"), NOW_MS).unwrap()
+        Record::new(k.sign_intent(&intent, Nonce::new(deadline, [n; 24]), "intents.test.near"), format!("t{n}"), NOW_MS).unwrap()
     }
 
     #[test]

@@ -85,6 +85,15 @@ impl PublicKey {
         AccountId::from_str(&hex).expect("64 hex characters form a valid account id")
     }
 
+    /// True for a key of small order ("weak"): for such a key one signature can verify many
+    /// messages (for `0100..00`, a constant signature verifies every message), so it may never
+    /// sign, be registered, or name an implicit account that signs. Pure byte comparison, so
+    /// the contract (host crypto) and dalek (off chain) agree; tests check it against
+    /// curve25519-dalek's `is_small_order` for every small-order point.
+    pub fn is_weak(&self) -> bool {
+        is_small_order_encoding(&self.0)
+    }
+
     /// The key an ed25519 implicit account is named after, or `None` for any other account.
     pub fn of_implicit_account(account: &AccountId) -> Option<PublicKey> {
         let s = account.as_str().as_bytes();
@@ -104,14 +113,65 @@ impl PublicKey {
     }
 }
 
+/// Encodings of the 8 small-order points of edwards25519 (and the non-canonical y = p, p + 1),
+/// compared with the x sign bit cleared, as libsodium's `has_small_order` does.
+const SMALL_ORDER_ENCODINGS: [[u8; 32]; 7] = [
+    // y = 0 (order 4)
+    [0; 32],
+    // y = 1: the identity (order 1)
+    [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    // order 8
+    [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf,
+        0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+    ],
+    // order 8
+    [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20,
+        0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
+    ],
+    // y = p - 1 (order 2)
+    [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+    ],
+    // y = p, non-canonical 0 (order 4)
+    [
+        0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+    ],
+    // y = p + 1, non-canonical 1 (order 1)
+    [
+        0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+    ],
+];
+
+fn is_small_order_encoding(key: &[u8; 32]) -> bool {
+    SMALL_ORDER_ENCODINGS
+        .iter()
+        .any(|weak| weak[..31] == key[..31] && weak[31] == key[31] & 0x7f)
+}
+
 /// An ed25519 signature.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Signature(pub [u8; 64]);
 
 impl FromStr for Signature {
     type Err = IntentError;
+    /// `ed25519:<base58>` (NEAR's text form), or plain base64 of the 64 bytes: what wallets'
+    /// NEP-413 `signMessage` returns, so their output is accepted as it comes.
     fn from_str(s: &str) -> Result<Self, IntentError> {
-        decode_ed25519(s, ErrorCode::InvalidSignatureEncoding).map(Signature)
+        if s.starts_with("ed25519:") {
+            return decode_ed25519(s, ErrorCode::InvalidSignatureEncoding).map(Signature);
+        }
+        let bytes = base64::engine::general_purpose::STANDARD.decode(s).map_err(|_| {
+            reject(ErrorCode::InvalidSignatureEncoding, "expected `ed25519:<base58>` or base64")
+        })?;
+        let arr: [u8; 64] = bytes.try_into().map_err(|b: Vec<u8>| {
+            reject(ErrorCode::InvalidSignatureEncoding, format!("expected 64 bytes, got {}", b.len()))
+        })?;
+        Ok(Signature(arr))
     }
 }
 impl fmt::Display for Signature {
@@ -124,11 +184,29 @@ impl fmt::Debug for Signature {
         fmt::Display::fmt(self, f)
     }
 }
-serde_via_str!(Signature, "an ed25519 signature `ed25519:<base58>`");
+serde_via_str!(Signature, "an ed25519 signature `ed25519:<base58>` or base64");
 
-/// A NEP-413 nonce: 32 random bytes, unordered (any unused nonce is fine, in any order).
+/// A NEP-413 nonce (v2): bytes 0..8 are its expiry (block timestamp in ns, little-endian u64),
+/// bytes 8..32 random. Unordered: any unused, unexpired nonce is fine, in any order. The expiry
+/// bounds how long the contract must remember it (DESIGN.md §2).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
 pub struct Nonce(pub [u8; 32]);
+
+impl Nonce {
+    pub fn new(expiry_ns: u64, random: [u8; 24]) -> Self {
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&expiry_ns.to_le_bytes());
+        bytes[8..].copy_from_slice(&random);
+        Nonce(bytes)
+    }
+
+    /// After this block timestamp (ns) no intent with this nonce can execute.
+    pub fn expiry_ns(&self) -> u64 {
+        let mut le = [0u8; 8];
+        le.copy_from_slice(&self.0[..8]);
+        u64::from_le_bytes(le)
+    }
+}
 
 impl FromStr for Nonce {
     type Err = IntentError;
@@ -211,7 +289,7 @@ impl fmt::Debug for Amount {
 serde_via_str!(Amount, "an amount as a decimal string");
 
 /// A signed balance change in a swap offer (an `i128`): negative gives, positive receives.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SignedAmount(pub i128);
 
 impl FromStr for SignedAmount {

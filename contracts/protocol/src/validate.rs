@@ -2,8 +2,9 @@
 //! registered, the nonce is unused, balances suffice) need the ledger and live in the contract;
 //! their codes are still defined in [`crate::error`].
 //!
-//! Order (DESIGN.md §2): size → signature over the NEP-413 hash → decode → recipient → deadline →
-//! action rules. Signature first means nothing unsigned is ever parsed or reported in detail.
+//! Order (DESIGN.md §2): size → weak key → signature over the NEP-413 hash → decode → recipient →
+//! deadline and nonce expiry → fee and action rules. Signature first means nothing unsigned is
+//! ever parsed or reported in detail.
 
 use crate::crypto::Crypto;
 use crate::error::{reject, ErrorCode, IntentError};
@@ -40,6 +41,8 @@ pub fn verify_signed_intent(
     now_ns: u64,
 ) -> Result<VerifiedIntent, IntentError> {
     check_sizes(signed)?;
+    // Before the signature: for a small-order key one signature verifies many messages.
+    check_key_not_weak(&signed.public_key)?;
     let hash = Payload::of(signed).hash(crypto);
     if !crypto.ed25519_verify(&signed.signature.0, &hash.0, &signed.public_key.0) {
         return Err(reject(ErrorCode::SignatureInvalid, format!("not signed by {}", signed.public_key)));
@@ -52,6 +55,8 @@ pub fn verify_signed_intent(
         ));
     }
     check_deadline(intent.deadline.0, now_ns)?;
+    check_nonce_expiry(&signed.nonce, intent.deadline.0, now_ns)?;
+    validate_fee(&intent)?;
     validate_actions(&intent)?;
     Ok(VerifiedIntent { intent, hash, nonce: signed.nonce, public_key: signed.public_key })
 }
@@ -79,10 +84,53 @@ pub fn decode_intent(message: &str) -> Result<Intent, IntentError> {
     serde_json::from_slice(message.as_bytes()).map_err(|e| reject(ErrorCode::MessageMalformed, e.to_string()))
 }
 
-/// Every rule a user can check before signing: deadline window and actions.
+/// Every rule a user can check before signing: deadline window, fee and actions. With the nonce
+/// it will be signed with, also [`check_nonce_expiry`].
 pub fn validate_intent(intent: &Intent, now_ns: u64) -> Result<(), IntentError> {
     check_deadline(intent.deadline.0, now_ns)?;
+    validate_fee(intent)?;
     validate_actions(intent)
+}
+
+/// A small-order ("weak") key may not sign, be registered, or make an implicit account signable.
+pub fn check_key_not_weak(key: &PublicKey) -> Result<(), IntentError> {
+    if key.is_weak() {
+        return Err(reject(ErrorCode::WeakPublicKey, format!("{key} is of small order")));
+    }
+    Ok(())
+}
+
+/// v2: the nonce's expiry (bytes 0..8) is not before the deadline and within the horizon. With
+/// [`check_deadline`] this makes the intent valid only while both are in the future, and bounds
+/// how long its nonce must be stored.
+pub fn check_nonce_expiry(nonce: &Nonce, deadline_ns: u64, now_ns: u64) -> Result<(), IntentError> {
+    let expiry = nonce.expiry_ns();
+    if deadline_ns > expiry {
+        return Err(reject(
+            ErrorCode::DeadlineAfterNonceExpiry,
+            format!("deadline {deadline_ns} is after the nonce's expiry {expiry}"),
+        ));
+    }
+    check_expiry_horizon(expiry, now_ns)
+}
+
+/// A nonce's expiry is at most [`MAX_DEADLINE_HORIZON_NS`] after now (also for cancellations).
+pub fn check_expiry_horizon(expiry_ns: u64, now_ns: u64) -> Result<(), IntentError> {
+    if expiry_ns.saturating_sub(now_ns) > MAX_DEADLINE_HORIZON_NS {
+        return Err(reject(
+            ErrorCode::NonceExpiryTooFar,
+            format!("nonce expiry {expiry_ns} is more than 30 days after now ({now_ns})"),
+        ));
+    }
+    Ok(())
+}
+
+/// A fee, when present, is a positive amount.
+pub fn validate_fee(intent: &Intent) -> Result<(), IntentError> {
+    match &intent.fee {
+        Some(fee) => check_amount(fee.amount.0).map_err(|e| IntentError::new(e.code, format!("fee: {}", e.detail))),
+        None => Ok(()),
+    }
 }
 
 /// The deadline has not passed and is within the horizon.
@@ -113,6 +161,13 @@ pub fn validate_actions(intent: &Intent) -> Result<(), IntentError> {
             format!("{} actions, at most {MAX_ACTIONS_PER_INTENT}", intent.actions.len()),
         ));
     }
+    let withdrawals = intent.actions.iter().filter(|a| matches!(a, Action::Withdraw { .. })).count();
+    if withdrawals > MAX_WITHDRAWALS_PER_INTENT {
+        return Err(reject(
+            ErrorCode::TooManyWithdrawals,
+            format!("{withdrawals} withdrawals, at most {MAX_WITHDRAWALS_PER_INTENT} per intent"),
+        ));
+    }
     for (i, action) in intent.actions.iter().enumerate() {
         validate_action(&intent.signer_id, action)
             .map_err(|e| IntentError::new(e.code, format!("action {i} ({}): {}", action.kind(), e.detail)))?;
@@ -135,7 +190,8 @@ fn validate_action(signer: &AccountId, action: &Action) -> Result<(), IntentErro
             check_memo(memo.as_deref())
         }
         Action::TokenDiff { diff } => check_token_diff(diff),
-        Action::AddPublicKey { .. } | Action::RemovePublicKey { .. } => Ok(()),
+        Action::AddPublicKey { public_key } => check_key_not_weak(public_key),
+        Action::RemovePublicKey { .. } => Ok(()),
         Action::InvalidateNonces { nonces } => match nonces.len() {
             0 => Err(ErrorCode::NoNonces.into()),
             n if n > MAX_NONCES_PER_INVALIDATION => Err(reject(
@@ -192,6 +248,17 @@ pub fn check_batch_size(len: usize) -> Result<(), IntentError> {
         n if n > MAX_BATCH_SIZE => Err(reject(ErrorCode::BatchTooLarge, format!("{n} intents, at most {MAX_BATCH_SIZE}"))),
         _ => Ok(()),
     }
+}
+
+/// At most [`MAX_WITHDRAWALS_PER_BATCH`] withdrawals in a batch (see `limits`).
+pub fn check_batch_withdrawals(count: usize) -> Result<(), IntentError> {
+    if count > MAX_WITHDRAWALS_PER_BATCH {
+        return Err(reject(
+            ErrorCode::TooManyWithdrawals,
+            format!("{count} withdrawals in the batch, at most {MAX_WITHDRAWALS_PER_BATCH}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The swap offers of a batch net to zero per token, so settling them creates and destroys nothing.

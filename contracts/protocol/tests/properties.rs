@@ -59,8 +59,11 @@ proptest! {
             signer_id: sk.public_key().implicit_account_id(),
             deadline: Deadline(2_000),
             actions: vec![Action::Transfer { token: TokenId::Near, amount: Amount(amount), receiver_id: "bob.testnet".parse().unwrap(), memo: None }],
+            fee: None,
         };
-        let s = sk.sign_intent(&intent, Nonce(seed), CONTRACT);
+        let mut random = [0u8; 24];
+        random.copy_from_slice(&seed[8..]);
+        let s = sk.sign_intent(&intent, Nonce::new(2_000, random), CONTRACT);
         let v = verify_signed_intent(&DalekCrypto, &s, CONTRACT, 1_000).unwrap();
         prop_assert!(v.signed_by_implicit_key());
         let mut bad = s.clone();

@@ -24,10 +24,14 @@ fn transfer(amount: u128, to: &str) -> Action {
     Action::Transfer { token: token(), amount: Amount(amount), receiver_id: acc(to), memo: None }
 }
 fn intent(actions: Vec<Action>) -> Intent {
-    Intent { signer_id: acc("alice.testnet"), deadline: Deadline(NOW + HOUR), actions }
+    Intent { signer_id: acc("alice.testnet"), deadline: Deadline(NOW + HOUR), actions, fee: None }
+}
+/// A v2 nonce that expires with the intent.
+fn nonce(i: &Intent, n: u8) -> Nonce {
+    Nonce::new(i.deadline.0, [n; 24])
 }
 fn signed(i: &Intent) -> SignedIntent {
-    key(1).sign_intent(i, Nonce([7; 32]), CONTRACT)
+    key(1).sign_intent(i, nonce(i, 7), CONTRACT)
 }
 fn verify(s: &SignedIntent) -> Result<VerifiedIntent, IntentError> {
     verify_signed_intent(&DalekCrypto, s, CONTRACT, NOW)
@@ -69,7 +73,7 @@ fn signature_rules() {
 #[test]
 fn recipient_rule() {
     let i = intent(vec![transfer(5, "bob.testnet")]);
-    let s = key(1).sign_intent(&i, Nonce([7; 32]), "other.testnet");
+    let s = key(1).sign_intent(&i, nonce(&i, 7), "other.testnet");
     assert_eq!(code(verify(&s)), ErrorCode::WrongRecipient);
 }
 
@@ -91,7 +95,7 @@ fn size_rules() {
     let mut s = signed(&intent(vec![transfer(5, "bob.testnet")]));
     s.message = " ".repeat(MAX_MESSAGE_BYTES + 1);
     assert_eq!(code(verify(&s)), ErrorCode::MessageTooLarge);
-    let s = key(1).sign_message("x".into(), Nonce([1; 32]), CONTRACT, Some("u".repeat(MAX_CALLBACK_URL_BYTES + 1)));
+    let s = key(1).sign_message("x".into(), Nonce::new(NOW + HOUR, [1; 24]), CONTRACT, Some("u".repeat(MAX_CALLBACK_URL_BYTES + 1)));
     assert_eq!(code(verify(&s)), ErrorCode::CallbackUrlTooLong);
 }
 
@@ -109,7 +113,7 @@ fn malformed_messages_are_rejected_after_the_signature() {
         r#"{"signer_id":"alice.testnet","deadline":"1","actions":[{"type":"transfer","token":"near","amount":"340282366920938463463374607431768211456","receiver_id":"b.testnet"}]}"#,
         r#"{"signer_id":"alice.testnet","deadline":"1","actions":[{"type":"transfer","token":"btc","amount":"1","receiver_id":"b.testnet"}]}"#,
     ] {
-        let s = key(1).sign_message(message.into(), Nonce([1; 32]), CONTRACT, None);
+        let s = key(1).sign_message(message.into(), Nonce::new(NOW + HOUR, [1; 24]), CONTRACT, None);
         assert_eq!(code(verify(&s)), ErrorCode::MessageMalformed, "{message}");
     }
 }
@@ -145,7 +149,7 @@ fn action_rules() {
             ErrorCode::TooManyTokens,
         ),
         (vec![Action::InvalidateNonces { nonces: vec![] }], ErrorCode::NoNonces),
-        (vec![Action::InvalidateNonces { nonces: vec![Nonce([0; 32]); MAX_NONCES_PER_INVALIDATION + 1] }], ErrorCode::TooManyNonces),
+        (vec![Action::InvalidateNonces { nonces: vec![Nonce::new(NOW, [0; 24]); MAX_NONCES_PER_INVALIDATION + 1] }], ErrorCode::TooManyNonces),
     ];
     for (actions, expected) in cases {
         let i = intent(actions.clone());
@@ -211,9 +215,9 @@ fn implicit_accounts() {
     // 64 characters but not hex: a named account, not implicit.
     assert_eq!(PublicKey::of_implicit_account(&acc(&"g".repeat(64))), None);
 
-    let i = Intent { signer_id: account, deadline: Deadline(NOW + HOUR), actions: vec![transfer(1, "bob.testnet")] };
-    assert!(verify(&key(3).sign_intent(&i, Nonce([0; 32]), CONTRACT)).unwrap().signed_by_implicit_key());
-    assert!(!verify(&key(4).sign_intent(&i, Nonce([0; 32]), CONTRACT)).unwrap().signed_by_implicit_key());
+    let i = Intent { signer_id: account, deadline: Deadline(NOW + HOUR), actions: vec![transfer(1, "bob.testnet")], fee: None };
+    assert!(verify(&key(3).sign_intent(&i, nonce(&i, 0), CONTRACT)).unwrap().signed_by_implicit_key());
+    assert!(!verify(&key(4).sign_intent(&i, nonce(&i, 0), CONTRACT)).unwrap().signed_by_implicit_key());
 }
 
 #[test]
@@ -255,6 +259,7 @@ fn json_shape_is_stable() {
             Action::TokenDiff { diff: BTreeMap::from([(TokenId::Near, SignedAmount(-2)), (token(), SignedAmount(3))]) },
             Action::InvalidateNonces { nonces: vec![Nonce([0; 32])] },
         ],
+        fee: None,
     };
     let json = serde_json::to_string(&i).unwrap();
     assert_eq!(

@@ -220,7 +220,8 @@ impl RpcChainClient {
 
 impl ChainClient for RpcChainClient {
     async fn simulate(&self, batch: &[SignedIntent]) -> Result<SimulationReport, ChainError> {
-        self.view(abi_methods::SIMULATE_INTENTS, serde_json::json!({ "signed": batch })).await
+        // v2: the simulation charges storage to, and pays fees to, the caller: us.
+        self.view(abi_methods::SIMULATE_INTENTS, serde_json::json!({ "signed": batch, "caller_id": self.signer_id })).await
     }
 
     async fn nonce_status(&self, account: &str, nonce: &Nonce) -> Result<NonceStatus, ChainError> {

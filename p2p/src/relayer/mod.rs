@@ -548,8 +548,8 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         let mut batch: Vec<(IntentHash, SignedIntent)> = chosen.iter().map(|(h, r)| (*h, r.signed.clone())).collect();
 
         // Simulate until the whole batch passes: each round takes out the failing items, and the
-        // deposit must come from a simulation of exactly the batch we submit.
-        let deposit = loop {
+        // gas to attach comes from a simulation of exactly the batch we submit.
+        let report = loop {
             if batch.is_empty() {
                 return Ok(settled);
             }
@@ -570,7 +570,7 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
             let dropped_some = keep.len() != batch.len();
             batch = keep;
             match report.batch_error {
-                None if !dropped_some => break report.storage_deposit_needed.0,
+                None if !dropped_some => break report,
                 None => continue,
                 Some(ItemResult::Failed { code, .. }) if code == ErrorCode::DiffNotBalanced.as_str() => {
                     // A pair split by the gas cut, or offers that match only with an item that
@@ -581,13 +581,19 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                     settled += self.batch_failed(&batch, Waiting { code, detail }, None).await?;
                     return Ok(settled);
                 }
-                Some(ItemResult::Ok) => break report.storage_deposit_needed.0,
+                Some(ItemResult::Ok) => break report,
             }
         };
-        let gas: u64 = batch.iter().map(|(_, s)| self.config.gas.gas_of(s)).sum();
+        // The contract's own per-item figures when it gives them (with a tenth more: the cost
+        // model is checked against the VM, a real node adds receipt costs), else our estimate.
+        let gas = match report.gas {
+            0 => batch.iter().map(|(_, s)| self.config.gas.gas_of(s)).sum(),
+            g => g.saturating_add(g / 10),
+        }
+        .min(self.config.gas.max_batch_gas);
         let hashes: Vec<IntentHash> = batch.iter().map(|(h, _)| *h).collect();
         let signed: Vec<SignedIntent> = batch.into_iter().map(|(_, s)| s).collect();
-        let outcome = match self.submit(&hashes, &signed, gas, deposit).await {
+        let outcome = match self.submit(&hashes, &signed, gas).await {
             // The node refused the transaction itself (too large, too much gas): the batch's
             // fault, so it is split like a batch that failed on chain.
             Err(RelayerError::Chain(ChainError::TxInvalid(detail))) => {
@@ -696,7 +702,9 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         })
     }
 
-    fn build_tx(&self, key: AccessKeyState, nonce: u64, args: &[u8], gas: u64, deposit: u128) -> SignedTransaction {
+    /// `execute_intents` with no deposit (v2: storage is charged to the relayer's NEAR in the
+    /// ledger), so a function-call access key limited to that method can sign it.
+    fn build_tx(&self, key: AccessKeyState, nonce: u64, args: &[u8], gas: u64) -> SignedTransaction {
         let tx = Transaction::V0(TransactionV0 {
             signer_id: self.config.signer_id.clone(),
             public_key: self.config.secret_key.public_key(),
@@ -707,7 +715,7 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                 method_name: methods::EXECUTE_INTENTS.to_owned(),
                 args: args.to_vec(),
                 gas: Gas::from_gas(gas),
-                deposit: near_primitives::types::Balance::from_yoctonear(deposit),
+                deposit: near_primitives::types::Balance::from_yoctonear(0),
             }))],
         });
         let (hash, _) = tx.get_hash_and_size();
@@ -716,18 +724,18 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
 
     /// Signs and sends one `execute_intents`, handling nonce and expiry errors by re-signing.
     /// The batch is marked submitted under each transaction hash before that transaction is sent.
-    async fn submit(&mut self, hashes: &[IntentHash], signed: &[SignedIntent], gas: u64, deposit: u128) -> Result<TxOutcome, RelayerError> {
+    async fn submit(&mut self, hashes: &[IntentHash], signed: &[SignedIntent], gas: u64) -> Result<TxOutcome, RelayerError> {
         let args = serde_json::to_vec(&serde_json::json!({ "signed": signed })).map_err(|e| StoreError(e.to_string()))?;
         let mut resigns = 0;
         loop {
             let key = self.retry("view_access_key", || self.chain.access_key()).await?;
             let nonce = self.next_nonce.filter(|n| *n > key.nonce).unwrap_or(key.nonce + 1);
-            let tx = self.build_tx(key, nonce, &args, gas, deposit);
+            let tx = self.build_tx(key, nonce, &args, gas);
             let tx_hash = tx.get_hash();
             let submitted = State::Submitted { tx_hash: tx_hash.to_string(), signed_tx: Some(encode_tx(&tx)) };
             let changes: Vec<_> = hashes.iter().map(|h| (*h, submitted.clone(), false)).collect();
             self.store.update(&changes)?;
-            tracing::info!(%tx_hash, intents = hashes.len(), gas, deposit, nonce, "submitting execute_intents");
+            tracing::info!(%tx_hash, intents = hashes.len(), gas, nonce, "submitting execute_intents");
             // Re-sending the same signed transaction is idempotent (same hash), so transient
             // errors retry it as is.
             match self.retry("send_tx", || self.chain.send_tx(&tx)).await {

@@ -24,7 +24,7 @@ use near_primitives::views::{
 use outpost_p2p::testkit::CONTRACT;
 use outpost_protocol::abi::{ItemOutcome, ItemResult, NonceStatus, SimulationReport};
 use outpost_protocol::nep413::Payload;
-use outpost_protocol::{Amount, DalekCrypto, IntentHash, Nonce, SignedIntent};
+use outpost_protocol::{DalekCrypto, IntentHash, Nonce, SignedAmount, SignedIntent};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -125,10 +125,12 @@ fn simulate(chain: &Chain, signed: &[SignedIntent]) -> SimulationReport {
             ok += 1;
             ItemResult::Ok
         };
-        outcomes.push(ItemOutcome { index: i as u32, intent_hash: Some(h), signer_id: None, nonce: None, result });
+        let storage_cost = SignedAmount(if result.is_ok() { DEPOSIT_PER_ITEM as i128 } else { 0 });
+        outcomes.push(ItemOutcome { index: i as u32, intent_hash: Some(h), signer_id: None, nonce: None, result, gas: 0, storage_bytes: 0, storage_cost });
     }
     let passing: Vec<&SignedIntent> = signed.iter().zip(&outcomes).filter(|(_, o)| o.result.is_ok()).map(|(s, _)| s).collect();
-    SimulationReport { outcomes, balance_changes: vec![], batch_error: batch_error(chain, &passing), storage_deposit_needed: Amount(ok * DEPOSIT_PER_ITEM) }
+    let caller_charge = SignedAmount((ok * DEPOSIT_PER_ITEM) as i128);
+    SimulationReport { outcomes, balance_changes: vec![], batch_error: batch_error(chain, &passing), caller_charge, gas: 0 }
 }
 
 /// The contract's batch-wide rules over the items that pass: swap offers net to zero, and the
@@ -323,8 +325,9 @@ async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Respons
                 let r = panic_response(&tx, block_hash, format!("Smart contract panicked: batch: {code}: the mock refused the batch"));
                 return rpc_ok(&id, r);
             }
-            if call.deposit.as_yoctonear() < signed.len() as u128 * DEPOSIT_PER_ITEM {
-                let r = panic_response(&tx, block_hash, "Smart contract panicked: batch: INSUFFICIENT_STORAGE_DEPOSIT: attach more".into());
+            // v2: storage is paid from the relayer's ledger NEAR; a deposit means a v1 relayer.
+            if call.deposit.as_yoctonear() != 0 {
+                let r = panic_response(&tx, block_hash, "Smart contract panicked: v2 takes no deposit".into());
                 return rpc_ok(&id, r);
             }
             let hashes: Vec<IntentHash> = signed.iter().map(hash_of).collect();

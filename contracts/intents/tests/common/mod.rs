@@ -11,6 +11,9 @@ pub const CONTRACT: &str = "intents.outpost.testnet";
 pub const NOW: u64 = 1_800_000_000_000_000_000;
 pub const HOUR: u64 = 3_600_000_000_000;
 pub const BYTE_COST: u128 = 10_000_000_000_000_000_000;
+pub const NEAR: u128 = 1_000_000_000_000_000_000_000_000;
+/// The account that calls `execute_intents` unless a test says otherwise.
+pub const RELAYER: &str = "relayer.testnet";
 
 pub fn token() -> TokenId {
     TokenId::Nep141("token.outpost.testnet".parse().unwrap())
@@ -38,17 +41,22 @@ impl User {
         User { key: SecretKey::from_seed([seed; 32]), account: acc(name) }
     }
     pub fn intent(&self, actions: Vec<Action>) -> Intent {
-        Intent { signer_id: self.account.clone(), deadline: Deadline(NOW + HOUR), actions }
+        Intent { signer_id: self.account.clone(), deadline: Deadline(NOW + HOUR), actions, fee: None }
+    }
+    /// A v2 nonce expiring at `expiry`, its random part derived from `n` and the key.
+    pub fn nonce(&self, n: u64, expiry: u64) -> Nonce {
+        let mut random = [0u8; 24];
+        random[..8].copy_from_slice(&n.to_le_bytes());
+        random[8..16].copy_from_slice(&self.key.public_key().0[..8]);
+        Nonce::new(expiry, random)
     }
     /// Signs with a nonce derived from `n`.
     pub fn sign(&self, n: u64, actions: Vec<Action>) -> SignedIntent {
         self.sign_intent(n, &self.intent(actions))
     }
+    /// Signs with a nonce derived from `n` that expires with the intent's deadline.
     pub fn sign_intent(&self, n: u64, intent: &Intent) -> SignedIntent {
-        let mut nonce = [0u8; 32];
-        nonce[..8].copy_from_slice(&n.to_le_bytes());
-        nonce[8..16].copy_from_slice(&self.key.public_key().0[..8]);
-        self.key.sign_intent(intent, Nonce(nonce), CONTRACT)
+        self.key.sign_intent(intent, self.nonce(n, intent.deadline.0), CONTRACT)
     }
 }
 
@@ -62,19 +70,35 @@ pub fn diff(entries: &[(TokenId, i128)]) -> Action {
     Action::TokenDiff { diff: entries.iter().map(|(t, v)| (t.clone(), SignedAmount(*v))).collect() }
 }
 
-/// A ledger in memory with a clock.
-#[derive(Clone, Default)]
+/// A ledger in memory with a clock and the caller of the next batch.
+#[derive(Clone)]
 pub struct World {
     pub storage: MemoryStorage,
     pub now: u64,
+    pub caller: AccountId,
+    /// yoctoNEAR attached to the next `execute`.
+    pub attached: u128,
 }
 
 impl World {
+    /// A ledger where the relayer has deposited 1 NEAR to pay for storage.
     pub fn new() -> Self {
-        World { storage: MemoryStorage::default(), now: NOW }
+        let mut w = World::bare();
+        w.deposit(&acc(RELAYER), &TokenId::Near, NEAR);
+        w
+    }
+    /// An empty ledger.
+    pub fn bare() -> Self {
+        World { storage: MemoryStorage::default(), now: NOW, caller: acc(RELAYER), attached: 0 }
     }
     pub fn env(&self) -> ChainEnv {
-        ChainEnv { contract_id: CONTRACT.into(), now_ns: self.now }
+        ChainEnv {
+            contract_id: CONTRACT.into(),
+            now_ns: self.now,
+            caller: self.caller.clone(),
+            attached: self.attached,
+            storage_byte_cost: BYTE_COST,
+        }
     }
     pub fn deposit(&mut self, account: &AccountId, token: &TokenId, amount: u128) {
         outpost_intents::deposit(&mut self.storage, account, token, amount).unwrap();
@@ -87,7 +111,7 @@ impl World {
         outpost_intents::execute(&mut self.storage, DalekCrypto, env, items.into_iter().map(Ok).collect())
     }
     pub fn simulate(&self, items: Vec<SignedIntent>) -> SimulationReport {
-        outpost_intents::simulate(&self.storage, DalekCrypto, self.env(), items.into_iter().map(Ok).collect(), BYTE_COST)
+        outpost_intents::simulate(&self.storage, DalekCrypto, self.env(), items.into_iter().map(Ok).collect())
     }
     /// Executes and expects the failure `code` at item `index` (None: batch-wide), with no change.
     #[track_caller]
@@ -106,6 +130,10 @@ impl World {
             }
             (other, _) => panic!("unexpected failure {other}"),
         }
+    }
+    /// The sum of every account's ledger NEAR.
+    pub fn ledger_near(&self) -> u128 {
+        self.totals().get(&borsh::to_vec(&TokenId::Near).unwrap()).copied().unwrap_or(0)
     }
     /// Every balance in the ledger, per token.
     pub fn totals(&self) -> BTreeMap<Vec<u8>, u128> {
