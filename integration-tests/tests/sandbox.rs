@@ -27,6 +27,7 @@ const FLOWS: &[Flow<Worker<Sandbox>>] = &[
     Flow { name: "simulate_agrees_with_execute", run: |w| Box::pin(simulate_agrees_with_execute(w)) },
     Flow { name: "relayer_settles_a_gossiped_intent", run: |w| Box::pin(relayer_settles_a_gossiped_intent(w)) },
     Flow { name: "deposit_then_pay_at_once_through_the_relayer", run: |w| Box::pin(deposit_then_pay_at_once_through_the_relayer(w)) },
+    Flow { name: "relayer_on_a_function_call_key_collects_its_fees", run: |w| Box::pin(relayer_on_a_function_call_key_collects_its_fees(w)) },
     Flow { name: "run_sh_stops_cleanly_on_sigterm_and_sigint", run: |_| Box::pin(run_sh_stops_cleanly_on_sigterm_and_sigint()) },
 ];
 
@@ -109,7 +110,11 @@ impl Signer {
     }
     /// Signs offline: nothing here touches the network.
     fn sign(&self, s: &Setup, n: u8, deadline_ns: u64, actions: Vec<Action>) -> SignedIntent {
-        let intent = Intent { signer_id: self.account.parse().unwrap(), deadline: Deadline(deadline_ns), actions, fee: None };
+        self.sign_paying(s, n, deadline_ns, actions, None)
+    }
+    /// As [`sign`](Self::sign), offering the relayer `fee`.
+    fn sign_paying(&self, s: &Setup, n: u8, deadline_ns: u64, actions: Vec<Action>, fee: Option<outpost_protocol::Fee>) -> SignedIntent {
+        let intent = Intent { signer_id: self.account.parse().unwrap(), deadline: Deadline(deadline_ns), actions, fee };
         // v2 nonce: expires with the deadline (an already-expired deadline gets an hour, so the
         // deadline rule is what refuses it).
         self.key.sign_intent(&intent, Nonce::new(deadline_ns.max(in_one_hour()), [n; 24]), s.intents.id().as_str())
@@ -408,6 +413,62 @@ async fn deposit_then_pay_at_once_through_the_relayer(worker: Worker<Sandbox>) {
     );
     assert!(deposit.await.unwrap().expect("deposit outcome").is_success());
     assert_eq!(ledger(&s, &bob.account, &TokenId::Near).await, 10u128.pow(21));
+}
+
+/// The relayer holds only a function-call access key limited to `execute_intents` (how NEAR
+/// relayers run: a leaked key can do nothing else), attaches nothing, and settles transfers (one
+/// to a receiver with no record yet), a swap pair and a NEP-141 withdrawal. Every intent pays it
+/// a fee; the storage the batches add comes out of its ledger NEAR, to the yoctoNEAR.
+async fn relayer_on_a_function_call_key_collects_its_fees(worker: Worker<Sandbox>) {
+    use near_workspaces::types::{AccessKey, KeyType, SecretKey as WorkspacesKey};
+    use outpost_p2p::relayer::store::State;
+    let s = setup(&worker).await;
+    let (alice, bob, carol) = (Signer::new(31), Signer::new(32), Signer::new(33));
+    fund(&s, &alice.account, 1_000).await;
+    fund(&s, &bob.account, 0).await;
+    let fc = WorkspacesKey::from_random(KeyType::ED25519);
+    let permission = AccessKey::function_call_access(s.intents.id(), &["execute_intents"], Some(NearToken::from_near(1)));
+    ok(s.relayer.batch(s.relayer.id()).add_key(fc.public_key(), permission).transact().await);
+    let fc_key: near_crypto::SecretKey = fc.to_string().parse().unwrap();
+
+    const MILLI: u128 = 10u128.pow(21);
+    let fee = Some(outpost_protocol::Fee { token: TokenId::Near, amount: Amount(MILLI) });
+    let deadline = in_one_hour();
+    let to = |who: &Signer| who.account.parse().unwrap();
+    let items = vec![
+        alice.sign_paying(&s, 1, deadline, vec![Action::Transfer { token: odol(&s), amount: Amount(100), receiver_id: to(&bob), memo: None }], fee.clone()),
+        alice.sign_paying(&s, 2, deadline, vec![Action::Transfer { token: odol(&s), amount: Amount(50), receiver_id: to(&carol), memo: None }], fee.clone()),
+        alice.sign_paying(&s, 3, deadline, vec![Action::TokenDiff { diff: [(odol(&s), SignedAmount(-100)), (TokenId::Near, SignedAmount(10 * MILLI as i128))].into() }], fee.clone()),
+        bob.sign_paying(&s, 3, deadline, vec![Action::TokenDiff { diff: [(odol(&s), SignedAmount(100)), (TokenId::Near, SignedAmount(-10 * MILLI as i128))].into() }], fee.clone()),
+        alice.sign_paying(&s, 4, deadline, vec![Action::Withdraw { token: odol(&s), amount: Amount(200), receiver_id: s.owner.id().as_str().parse().unwrap(), memo: None }], fee),
+    ];
+    let near = |who: &str| {
+        let who = who.to_owned();
+        let s = &s;
+        async move { ledger(s, &who, &TokenId::Near).await }
+    };
+    let (alice_near, bob_near, relayer_near) = (near(&alice.account).await, near(&bob.account).await, near(s.relayer.id().as_str()).await);
+    let owner_odol = ft_balance(&s, s.owner.id().as_str()).await;
+    let usage_before = worker.view_account(s.intents.id()).await.unwrap().storage_usage;
+
+    let mut r = TestRelayer::new(&worker, &s, &s.relayer, fc_key, "function-call-key");
+    let hashes = r.take(&items);
+    let states = r.settle(&hashes, 20).await;
+    assert!(states.iter().all(|st| matches!(st, State::Executed { tx_hash: Some(_) })), "{states:?}");
+
+    assert_eq!(ledger(&s, &alice.account, &odol(&s)).await, 1_000 - 100 - 50 - 100 - 200);
+    assert_eq!(ledger(&s, &bob.account, &odol(&s)).await, 200);
+    assert_eq!(ledger(&s, &carol.account, &odol(&s)).await, 50);
+    assert_eq!(ft_balance(&s, s.owner.id().as_str()).await, owner_odol + 200, "the withdrawal arrived");
+    assert_eq!(near(&alice.account).await, alice_near - 4 * MILLI + 10 * MILLI);
+    assert_eq!(near(&bob.account).await, bob_near - MILLI - 10 * MILLI);
+    // The relayer earned five fees and paid exactly the storage its batches added (plus the
+    // 1 yocto ft_transfer needs), from its ledger NEAR.
+    let grown = worker.view_account(s.intents.id()).await.unwrap().storage_usage - usage_before;
+    let byte_cost: String = s.intents.view("config").await.unwrap().json::<Value>().unwrap()["storage_byte_cost"].as_str().unwrap().to_owned();
+    let storage = grown as u128 * byte_cost.parse::<u128>().unwrap();
+    assert!(grown > 0);
+    assert_eq!(near(s.relayer.id().as_str()).await, relayer_near + 5 * MILLI - storage - 1);
 }
 
 /// `scripts/run.sh` in sandbox mode, stopped by SIGTERM and then by SIGINT, leaves no process of
