@@ -28,6 +28,7 @@ const FLOWS: &[Flow<Worker<Sandbox>>] = &[
     Flow { name: "relayer_settles_a_gossiped_intent", run: |w| Box::pin(relayer_settles_a_gossiped_intent(w)) },
     Flow { name: "deposit_then_pay_at_once_through_the_relayer", run: |w| Box::pin(deposit_then_pay_at_once_through_the_relayer(w)) },
     Flow { name: "relayer_on_a_function_call_key_collects_its_fees", run: |w| Box::pin(relayer_on_a_function_call_key_collects_its_fees(w)) },
+    Flow { name: "two_relayers_settle_one_gossip_stream", run: |w| Box::pin(two_relayers_settle_one_gossip_stream(w)) },
     Flow { name: "run_sh_stops_cleanly_on_sigterm_and_sigint", run: |_| Box::pin(run_sh_stops_cleanly_on_sigterm_and_sigint()) },
 ];
 
@@ -469,6 +470,46 @@ async fn relayer_on_a_function_call_key_collects_its_fees(worker: Worker<Sandbox
     let storage = grown as u128 * byte_cost.parse::<u128>().unwrap();
     assert!(grown > 0);
     assert_eq!(near(s.relayer.id().as_str()).await, relayer_near + 5 * MILLI - storage - 1);
+}
+
+/// Two relayers (two accounts, two stores) take the same gossip stream and race to settle it, as
+/// strangers on one mesh do. Every intent executes exactly once, and both relayers end every
+/// intent "executed": the slower one finds the nonce spent and asks the chain who spent it,
+/// instead of announcing a failure for a payment that went through.
+async fn two_relayers_settle_one_gossip_stream(worker: Worker<Sandbox>) {
+    use outpost_p2p::relayer::store::State;
+    let s = setup(&worker).await;
+    let second = s.owner.create_subaccount("relayer2").initial_balance(NearToken::from_near(10)).transact().await.unwrap().into_result().unwrap();
+    ok(second.call(s.intents.id(), "deposit").args_json(json!({})).deposit(NearToken::from_near(1)).transact().await);
+    let payers: Vec<Signer> = (40..46).map(Signer::new).collect();
+    for p in &payers {
+        fund(&s, &p.account, 0).await;
+    }
+    let bob = Signer::new(47);
+    let deadline = in_one_hour();
+    let items: Vec<SignedIntent> = payers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| p.sign(&s, 1, deadline, vec![Action::Transfer { token: TokenId::Near, amount: Amount(1_000 + i as u128), receiver_id: bob.account.parse().unwrap(), memo: None }]))
+        .collect();
+    let mut a = TestRelayer::new(&worker, &s, &s.relayer, full_access_key(&s.relayer), "race-a");
+    let mut b = TestRelayer::new(&worker, &s, &second, full_access_key(&second), "race-b");
+    let hashes = a.take(&items);
+    assert_eq!(b.take(&items), hashes);
+    let (states_a, states_b) = tokio::join!(a.settle(&hashes, 30), b.settle(&hashes, 30));
+    for states in [&states_a, &states_b] {
+        assert!(states.iter().all(|st| matches!(st, State::Executed { .. })), "{states:?}");
+    }
+    for r in [&a, &b] {
+        let failures: Vec<_> = r.published().into_iter().filter(|(_, st)| matches!(st, outpost_protocol::gossip::IntentStatus::Failed { .. })).collect();
+        assert!(failures.is_empty(), "no relayer announces a failure for an executed intent: {failures:?}");
+    }
+    let expected: u128 = (0..payers.len() as u128).map(|i| 1_000 + i).sum();
+    assert_eq!(ledger(&s, &bob.account, &TokenId::Near).await, expected, "each payment executed exactly once");
+    for (item, p) in items.iter().zip(&payers) {
+        let status: Value = s.intents.view("nonce_status").args_json(json!({"account_id": p.account, "nonce": item.nonce})).await.unwrap().json().unwrap();
+        assert_eq!(status["state"], "executed", "{status}");
+    }
 }
 
 /// `scripts/run.sh` in sandbox mode, stopped by SIGTERM and then by SIGINT, leaves no process of
