@@ -127,7 +127,8 @@ const server = http.createServer((req, res) => {
       const answer = (v) => json(200, { jsonrpc: '2.0', id: r.id, result: { result: [...Buffer.from(JSON.stringify(v))], logs: [], block_height: 1, block_hash: '11111111111111111111111111111111' } });
       const args = p.args_base64 ? JSON.parse(Buffer.from(p.args_base64, 'base64')) : {};
       if (p.method_name === 'is_nonce_used') return answer(usedNonces.has(args.nonce));
-      if (p.method_name === 'simulate_intents') return answer({ outcomes: args.signed.map((_, index) => ({ index, result: { status: 'ok' } })), balance_changes: [], storage_deposit_needed: '1000' });
+      // v2 report: the caller's ledger NEAR pays `caller_charge`; the dApp attaches it (at least 1 yocto).
+      if (p.method_name === 'simulate_intents') return answer({ outcomes: args.signed.map((_, index) => ({ index, result: { status: 'ok' }, gas: 1500000000000, storage_bytes: 100, storage_cost: '1000' })), balance_changes: [], caller_charge: '1000', gas: 4500000000000 });
       if (p.request_type === 'view_access_key') return json(200, { jsonrpc: '2.0', id: r.id, result: { nonce: 5, permission: 'FullAccess', block_height: 9, block_hash: base58(Buffer.alloc(32, 7)) } });
       if (r.method === 'send_tx') {
         const tx = decodeTx(Buffer.from(p.signed_tx_base64, 'base64'));
@@ -527,7 +528,7 @@ try {
   expect(dtx && dtx.signature_valid && dtx.trailing === 0, 'direct: the signed transaction verifies (ed25519 over sha256 of the borsh bytes)');
   expect(dtx.signer_id === 'alice.test.near' && dtx.nonce === 6n && dtx.receiver_id === CONTRACT && dtx.block_hash.equals(Buffer.alloc(32, 7)), 'direct: signer, access-key nonce + 1, receiver and block hash are right');
   expect(dtx.actions.length === 1 && dtx.actions[0].tag === 2 && dtx.actions[0].method === 'execute_intents' && intentHash(dtx.actions[0].args.signed[0]) === directId, 'direct: one FunctionCall execute_intents carrying the queued intent');
-  expect(Buffer.from(dtx.actions[0].deposit).readBigUInt64LE(0) === 1000n, 'direct: attaches the storage deposit simulate_intents asked for');
+  expect(Buffer.from(dtx.actions[0].deposit).readBigUInt64LE(0) === 1000n, 'direct: attaches the caller_charge simulate_intents reported (credited to its own ledger NEAR, which pays it)');
   await page.waitForSelector(`li.rec[data-id="${directId}"][data-state="executed"]`);
   expect((await text(`li.rec[data-id="${directId}"] .detail`)).includes(`tx ${dtx.hash}`), 'direct: the record is executed with the transaction hash');
   await screenshot('queue-executed');
