@@ -528,16 +528,14 @@ impl Node {
                 }
                 self.emit(NodeEvent::Connected { peer: peer_id });
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established, .. } => {
-                if num_established == 0 {
-                    self.metrics.connected_peers.dec();
-                    self.buckets.remove(&peer_id);
-                    if let Some(ip) = self.peer_ips.remove(&peer_id) {
-                        // Keep a partly spent bucket: reconnecting must not refill it.
-                        let (limit, now) = (self.ip_rate_limit, self.now_s());
-                        if self.ip_buckets.get(&ip).is_some_and(|b| b.is_full(limit, now)) {
-                            self.ip_buckets.remove(&ip);
-                        }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                self.metrics.connected_peers.dec();
+                self.buckets.remove(&peer_id);
+                if let Some(ip) = self.peer_ips.remove(&peer_id) {
+                    // Keep a partly spent bucket: reconnecting with a new peer id must not refill it.
+                    let (limit, now) = (self.ip_rate_limit, self.now_s());
+                    if self.ip_buckets.get(&ip).is_some_and(|b| b.is_full(limit, now)) {
+                        self.ip_buckets.remove(&ip);
                     }
                 }
             }

@@ -41,6 +41,7 @@ async fn a_client_over_its_budget_gets_429_while_others_get_through() {
     }
     let refused = call(&app, greedy, Method::GET, "/health", &[]).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key(header::RETRY_AFTER), "says when to come back");
     // Another port of the same address is the same client; POSTs are limited before parsing.
     assert_eq!(call(&app, "203.0.113.7:40001", Method::POST, "/intents", &[]).await.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(call(&app, greedy, Method::GET, "/metrics", &[]).await.status(), StatusCode::TOO_MANY_REQUESTS, "/metrics shares the budget");
