@@ -164,4 +164,6 @@ try {
   if (js) await js.stop().catch(() => {});
   for (const c of children) c.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
+  // js-libp2p's timers and fetch's keep-alive sockets would hold the process ~20 s more.
+  process.exit(process.exitCode ?? 0);
 }
