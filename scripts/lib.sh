@@ -76,7 +76,7 @@ ensure_e2e_tools() {
 # npm packages of one folder, from its lockfile, when missing (p2p's browser test).
 ensure_npm_ci() {
   if [ ! -d "$1/node_modules" ]; then
-    command -v npm >/dev/null || die "npm is needed for the p2p browser test; install Node.js 18+"
+    command -v npm >/dev/null || die "npm is needed for the p2p browser and interop tests; install Node.js 18+"
     (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }

@@ -47,6 +47,10 @@ wasm-bindgen --target web --out-dir "$pkg" "$CARGO_TARGET_DIR/wasm32-unknown-unk
 # outpost-node was built by `cargo test` above (its integration tests need it).
 node "$ROOT/p2p/browser/test/run.mjs" "$CARGO_TARGET_DIR/debug/outpost-node" "$pkg"
 
+step "P2P: js-libp2p (libp2p 3 + @libp2p/gossipsub) exchanging near-api-js-signed intents with outpost-node"
+ensure_npm_ci "$ROOT/p2p/interop"
+node "$ROOT/p2p/interop/interop.mjs" "$CARGO_TARGET_DIR/debug/outpost-node"
+
 step "Reports"
 for f in "$ROOT"/target/reports/*.md; do [ -f "$f" ] && { info "$f"; cat "$f"; echo; }; done
 info "all tests passed in $(( $(date +%s) - start )) s"

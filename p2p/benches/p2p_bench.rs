@@ -150,7 +150,9 @@ async fn flood(report: &mut String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_outpost-node"))
         .args(["--chain-id", CHAIN, "--contract", CONTRACT, "--listen", &format!("/ip4/127.0.0.1/tcp/{b_tcp}")])
         // All peers share 127.0.0.1 here; in the wild the rogues' IPs are not the honest peers'.
-        .args(["--score-ip-whitelist", "127.0.0.1"])
+        // Trusted, so the per-IP connection cap (8) and message budget do not stop the ten rogues
+        // before scoring does: this measures scoring.
+        .args(["--trusted-ip", "127.0.0.1"])
         .args(["--http", &format!("127.0.0.1:{b_http}"), "--identity-file"])
         .arg(dir.path().join("b.key"))
         .env("RUST_LOG", "warn")
@@ -210,7 +212,7 @@ async fn flood(report: &mut String) {
     let metrics = reqwest_metrics(b_http).await;
     let _ = child.kill();
     writeln!(report, "## Flood: {total} invalid messages at one node\n").unwrap();
-    writeln!(report, "{rogues} rogue peers each publish {per_rogue} forged intents (valid gossipsub signatures, bad intent signatures) at node b, a separate `outpost-node` process (`--score-ip-whitelist 127.0.0.1`, since every peer here shares loopback); meanwhile a publishes 100 valid intents (10/s) that must cross b to reach c.\n").unwrap();
+    writeln!(report, "{rogues} rogue peers each publish {per_rogue} forged intents (valid gossipsub signatures, bad intent signatures) at node b, a separate `outpost-node` process (`--trusted-ip 127.0.0.1`, since every peer here shares loopback); meanwhile a publishes 100 valid intents (10/s) that must cross b to reach c.\n").unwrap();
     writeln!(report, "| measure | value |\n|---|---|").unwrap();
     writeln!(report, "| rogue publishes attempted | {attempted} in {flood_secs:.1} s |").unwrap();
     writeln!(report, "| b RSS before / peak | {} MiB / {} MiB |", rss_before / 1024, peak / 1024).unwrap();

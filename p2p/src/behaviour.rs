@@ -67,9 +67,12 @@ pub struct GossipTuning {
     pub thresholds: PeerScoreThresholds,
     /// Penalty weight per invalid message (squared count, see gossipsub P4).
     pub invalid_message_weight: f64,
-    /// Addresses exempt from gossipsub's IP-colocation penalty (P6), which otherwise lowers the
-    /// score of every peer at an address shared by more than 10 peers: your own nodes behind one
-    /// NAT, or every node of a loopback test.
+    /// Weight of gossipsub's IP-colocation penalty (P6), which lowers the score of every peer at
+    /// an address shared by more than 10 peers. 0 (off) by default: it cannot tell a Sybil from
+    /// honest browsers behind one TLS proxy or carrier NAT, and disconnected them past ~15 peers.
+    /// A cap on connections per IP ([`IpLimits`]) bounds what one address can do instead.
+    pub ip_colocation_weight: f64,
+    /// Addresses exempt from P6 when it is on.
     pub ip_colocation_whitelist: Vec<std::net::IpAddr>,
 }
 
@@ -86,14 +89,21 @@ impl Default for GossipTuning {
                 opportunistic_graft_threshold: 5.0,
             },
             invalid_message_weight: -10.0,
+            ip_colocation_weight: 0.0,
             ip_colocation_whitelist: vec![],
         }
     }
 }
 
+/// The native node's behaviour. The two limits come first: a connection they deny is refused
+/// before gossipsub or identify set anything up for it.
 #[cfg(not(target_arch = "wasm32"))]
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// Total, pending and per-peer connection caps (libp2p's own).
+    pub limits: libp2p::connection_limits::Behaviour,
+    /// Inbound connections per remote IP.
+    pub ip_limits: IpLimits,
     pub gossipsub: gossipsub::Behaviour,
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
@@ -162,6 +172,7 @@ pub fn peer_score_params(topics: &Topics, tuning: &GossipTuning) -> PeerScorePar
     let mut params = PeerScoreParams {
         topic_score_cap: 25.0,
         decay_interval: Duration::from_secs(1),
+        ip_colocation_factor_weight: tuning.ip_colocation_weight,
         ip_colocation_factor_whitelist: tuning.ip_colocation_whitelist.iter().copied().collect(),
         ..Default::default()
     };
@@ -190,10 +201,152 @@ impl Behaviour {
         #[cfg(target_arch = "wasm32")]
         let _ = key;
         Behaviour {
+            // Unlimited until the node applies its configuration (`node::spawn`).
+            #[cfg(not(target_arch = "wasm32"))]
+            limits: libp2p::connection_limits::Behaviour::new(Default::default()),
+            #[cfg(not(target_arch = "wasm32"))]
+            ip_limits: IpLimits::default(),
             gossipsub,
             #[cfg(not(target_arch = "wasm32"))]
             identify: identify::Behaviour::new(identify::Config::new(IDENTIFY_PROTOCOL.into(), key.public())),
             ping: ping::Behaviour::new(ping::Config::new()),
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use ip_limits::{ip_of, IpLimits, TooManyFromIp};
+
+/// A cap on inbound connections per remote IP address, in the shape of libp2p's
+/// `connection_limits`: a peer id is free to make, an address is not. Counted from the moment a
+/// connection is accepted (pending), so a burst of handshakes is bounded too. Outbound
+/// connections are not counted: this node chose to dial them.
+#[cfg(not(target_arch = "wasm32"))]
+mod ip_limits {
+    use libp2p::core::{transport::PortUse, Endpoint, Multiaddr};
+    use libp2p::multiaddr::Protocol;
+    use libp2p::swarm::{
+        dummy, ConnectionClosed, ConnectionDenied, ConnectionId, FromSwarm, ListenFailure, NetworkBehaviour, THandler, THandlerInEvent,
+        THandlerOutEvent, ToSwarm,
+    };
+    use libp2p::PeerId;
+    use std::collections::{HashMap, HashSet};
+    use std::net::IpAddr;
+    use std::task::{Context, Poll};
+
+    #[derive(Default)]
+    pub struct IpLimits {
+        /// `None`: no cap.
+        max_per_ip: Option<usize>,
+        /// Addresses never capped (your own nodes behind one NAT, your TLS proxy, loopback tests).
+        exempt: HashSet<IpAddr>,
+        by_connection: HashMap<ConnectionId, IpAddr>,
+        per_ip: HashMap<IpAddr, usize>,
+    }
+
+    /// Why an inbound connection was refused.
+    #[derive(Debug)]
+    pub struct TooManyFromIp {
+        pub ip: IpAddr,
+        pub max: usize,
+    }
+
+    impl std::fmt::Display for TooManyFromIp {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{} already has {} connections (the cap per IP)", self.ip, self.max)
+        }
+    }
+
+    impl std::error::Error for TooManyFromIp {}
+
+    /// The IP of `/ip4/../tcp/..` or `/ip6/..`; `None` for addresses without one (relays, memory).
+    pub fn ip_of(address: &Multiaddr) -> Option<IpAddr> {
+        address.iter().find_map(|p| match p {
+            Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
+            Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
+            _ => None,
+        })
+    }
+
+    impl IpLimits {
+        pub fn new(max_per_ip: Option<usize>, exempt: impl IntoIterator<Item = IpAddr>) -> Self {
+            IpLimits { max_per_ip, exempt: exempt.into_iter().collect(), ..Default::default() }
+        }
+
+        /// Inbound connections (pending or established) from `ip`.
+        pub fn count(&self, ip: &IpAddr) -> usize {
+            self.per_ip.get(ip).copied().unwrap_or(0)
+        }
+
+        fn release(&mut self, connection: ConnectionId) {
+            if let Some(ip) = self.by_connection.remove(&connection) {
+                if let Some(n) = self.per_ip.get_mut(&ip) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.per_ip.remove(&ip);
+                    }
+                }
+            }
+        }
+    }
+
+    impl NetworkBehaviour for IpLimits {
+        type ConnectionHandler = dummy::ConnectionHandler;
+        type ToSwarm = std::convert::Infallible;
+
+        fn handle_pending_inbound_connection(
+            &mut self,
+            connection_id: ConnectionId,
+            _local: &Multiaddr,
+            remote: &Multiaddr,
+        ) -> Result<(), ConnectionDenied> {
+            let Some(ip) = ip_of(remote) else { return Ok(()) };
+            if let Some(max) = self.max_per_ip {
+                if !self.exempt.contains(&ip) && self.count(&ip) >= max {
+                    return Err(ConnectionDenied::new(TooManyFromIp { ip, max }));
+                }
+            }
+            self.by_connection.insert(connection_id, ip);
+            *self.per_ip.entry(ip).or_default() += 1;
+            Ok(())
+        }
+
+        fn handle_established_inbound_connection(
+            &mut self,
+            _: ConnectionId,
+            _: PeerId,
+            _: &Multiaddr,
+            _: &Multiaddr,
+        ) -> Result<THandler<Self>, ConnectionDenied> {
+            Ok(dummy::ConnectionHandler)
+        }
+
+        fn handle_established_outbound_connection(
+            &mut self,
+            _: ConnectionId,
+            _: PeerId,
+            _: &Multiaddr,
+            _: Endpoint,
+            _: PortUse,
+        ) -> Result<THandler<Self>, ConnectionDenied> {
+            Ok(dummy::ConnectionHandler)
+        }
+
+        fn on_swarm_event(&mut self, event: FromSwarm) {
+            match event {
+                FromSwarm::ConnectionClosed(ConnectionClosed { connection_id, .. }) => self.release(connection_id),
+                // Refused by another behaviour, or the handshake failed.
+                FromSwarm::ListenFailure(ListenFailure { connection_id, .. }) => self.release(connection_id),
+                _ => {}
+            }
+        }
+
+        fn on_connection_handler_event(&mut self, _: PeerId, _: ConnectionId, event: THandlerOutEvent<Self>) {
+            match event {}
+        }
+
+        fn poll(&mut self, _: &mut Context<'_>) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
+            Poll::Pending
         }
     }
 }

@@ -8,6 +8,7 @@
 //! ```
 
 use crate::behaviour::{Behaviour, BehaviourEvent, GossipTuning, Topics};
+use crate::ratelimit::{RateLimit, TokenBucket};
 use crate::validate::{now_ns, Accepted, IgnoreReason, Validator, Verdict};
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
@@ -47,6 +48,12 @@ enum Command {
     Dial(Multiaddr),
 }
 
+/// How much of other people's traffic a page relays. A browser is a leaf of the mesh on a
+/// phone's battery and data plan: it forwards at most this many messages (intents and statuses
+/// together); past it, messages are neither validated nor forwarded (gossipsub `Ignore`, no
+/// penalty), except that statuses are still read for the page itself, unforwarded.
+pub const DEFAULT_FORWARD_LIMIT: RateLimit = RateLimit { per_second: 20.0, burst: 100.0 };
+
 /// A handle on the running browser node. Dropping every handle stops the node.
 #[derive(Clone)]
 pub struct BrowserNode {
@@ -59,6 +66,16 @@ impl BrowserNode {
     /// Starts a node with a fresh identity and dials `peers` (`/ip4/…/tcp/P/ws/p2p/<id>`, or
     /// `/dns4/…/tcp/443/wss/p2p/<id>` for https pages).
     pub fn start(chain_id: &str, contract: &str, peers: Vec<Multiaddr>) -> Result<(BrowserNode, mpsc::UnboundedReceiver<BrowserEvent>), String> {
+        Self::start_with(chain_id, contract, peers, DEFAULT_FORWARD_LIMIT)
+    }
+
+    /// [`BrowserNode::start`] with another forwarding budget.
+    pub fn start_with(
+        chain_id: &str,
+        contract: &str,
+        peers: Vec<Multiaddr>,
+        forward: RateLimit,
+    ) -> Result<(BrowserNode, mpsc::UnboundedReceiver<BrowserEvent>), String> {
         let topics = Topics::new(chain_id, contract);
         let tuning = GossipTuning::default();
         let mut swarm = libp2p::SwarmBuilder::with_new_identity()
@@ -86,6 +103,8 @@ impl BrowserNode {
             }
         }
         let mut validator = Validator::new(contract);
+        let now_s = || js_sys::Date::now() / 1000.0;
+        let mut budget = TokenBucket::full(forward, now_s());
         wasm_bindgen_futures::spawn_local(async move {
             let mut outbox: VecDeque<(IntentHash, Vec<u8>)> = VecDeque::new();
             let mut retry = futures_timer::Delay::new(Duration::from_millis(500)).fuse();
@@ -94,6 +113,17 @@ impl BrowserNode {
                     event = swarm.select_next_some() => match event {
                         SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
                             let gs = &mut swarm.behaviour_mut().gossipsub;
+                            if !budget.take(forward, now_s()) {
+                                // Over budget: not forwarded. A status may still be for one of
+                                // this page's intents, and reading one costs no signature check.
+                                gs.report_message_validation_result(&message_id, &propagation_source, MessageAcceptance::Ignore);
+                                if message.topic == topics.status.hash() {
+                                    if let Ok(GossipMessage::Status { intent_hash, status }) = GossipMessage::decode(&message.data) {
+                                        let _ = events.unbounded_send(BrowserEvent::Status { intent_hash, status, author: message.source });
+                                    }
+                                }
+                                continue;
+                            }
                             let verdict = topics.check(&message.topic, || validator.check_bytes(&message.data, now_ns()));
                             match verdict {
                                 Verdict::Accept(accepted) => {

@@ -87,9 +87,9 @@ async fn get_intent(State(state): State<ApiState>, Path(hash): Path<String>) -> 
     }
 }
 
-async fn metrics(State(state): State<ApiState>) -> Response {
+async fn metrics(State(registry): State<Arc<Registry>>) -> Response {
     let mut text = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &state.registry) {
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &registry) {
         return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
     }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
@@ -133,38 +133,148 @@ fn relay_status(intent_hash: IntentHash, state: crate::relayer::store::State) ->
     RelayStatus { intent_hash, status, tx_hash, code, reason }
 }
 
-/// Browsers call the API from the dApp's own origin: allow any origin (the API is public and
-/// takes no credentials) and answer preflights.
-async fn cors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    use axum::http::{HeaderValue, Method};
-    let mut response = if request.method() == Method::OPTIONS { StatusCode::NO_CONTENT.into_response() } else { next.run(request).await };
-    let headers = response.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type"));
-    response
+/// Per-client request budget of the HTTP API (a token bucket per client address).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HttpRateLimit {
+    /// Sustained requests per second per client.
+    pub per_second: u32,
+    /// Requests a client may make at once before the sustained rate applies.
+    pub burst: u32,
 }
 
-pub fn router(state: ApiState) -> Router {
-    Router::new()
+impl Default for HttpRateLimit {
+    /// A dApp polls a few intents' states every second or two; 10/s with a burst of 60 leaves it
+    /// room while one address cannot make the node verify and fsync more than 10 intents a second.
+    fn default() -> Self {
+        HttpRateLimit { per_second: 10, burst: 60 }
+    }
+}
+
+/// How the API is served.
+#[derive(Clone, Debug)]
+pub struct ApiOptions {
+    /// `None`: no limit (tests, or a node only reachable by its operator).
+    pub rate_limit: Option<HttpRateLimit>,
+    /// Serve `GET /metrics` on the public API too. Off when metrics have their own address.
+    pub public_metrics: bool,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions { rate_limit: Some(HttpRateLimit::default()), public_metrics: true }
+    }
+}
+
+/// The rate-limit key: the client's IPv4 address, or its IPv6 /64 (one subscriber usually gets a
+/// whole /64, so keying by full IPv6 address would give each of them 2^64 budgets).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientKey;
+
+impl tower_governor::key_extractor::KeyExtractor for ClientKey {
+    type Key = std::net::IpAddr;
+
+    fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<Self::Key, tower_governor::GovernorError> {
+        use std::net::{IpAddr, Ipv6Addr};
+        let ip = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or(tower_governor::GovernorError::UnableToExtractKey)?;
+        Ok(match ip {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !0xffff_ffff_ffff_ffff)),
+            IpAddr::V6(v6) => IpAddr::V4(v6.to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)),
+            v4 => v4,
+        })
+    }
+}
+
+type Governor = tower_governor::governor::GovernorConfig<ClientKey, ::governor::middleware::NoOpMiddleware>;
+
+fn make_governor(limit: HttpRateLimit) -> Option<Arc<Governor>> {
+    let period = std::time::Duration::from_nanos(1_000_000_000 / u64::from(limit.per_second.max(1)));
+    tower_governor::governor::GovernorConfigBuilder::default()
+        .key_extractor(ClientKey)
+        .period(period)
+        .burst_size(limit.burst)
+        .finish()
+        .map(Arc::new)
+}
+
+/// The API's routes. CORS (tower-http) is outermost so that a browser can read a 429 too; the
+/// rate limit comes next, before any body is read or any signature checked. `/metrics`, when
+/// public, shares the rate limit but has no CORS headers: a page on another origin has no
+/// business reading it.
+///
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` (as [`serve`] does): the
+/// rate limit needs the client's address, and answers 500 without it.
+pub fn router(state: ApiState, options: &ApiOptions) -> Router {
+    router_with(state, options, options.rate_limit.and_then(make_governor))
+}
+
+fn router_with(state: ApiState, options: &ApiOptions, governor: Option<Arc<Governor>>) -> Router {
+    use axum::http::Method;
+    use tower_http::cors::{Any, CorsLayer};
+    // The API is public and takes no credentials: any origin may call it.
+    let cors = CorsLayer::new().allow_origin(Any).allow_methods([Method::GET, Method::POST]).allow_headers([header::CONTENT_TYPE]);
+    let mut api = Router::new()
         .route("/intents", post(post_intent))
         .route("/intents/{hash}", get(get_intent))
-        .route("/metrics", get(metrics))
         .route("/health", get(health))
         // A signed intent is at most a gossip message; refuse bigger bodies before reading them.
         .layer(DefaultBodyLimit::max(MAX_GOSSIP_MESSAGE_BYTES))
-        .layer(axum::middleware::from_fn(cors))
-        .with_state(state)
+        .with_state(state.clone());
+    if let Some(g) = &governor {
+        api = api.layer(tower_governor::GovernorLayer::new(g.clone()));
+    }
+    let mut app = api.layer(cors);
+    if options.public_metrics {
+        let mut metrics = metrics_router(state.registry.clone());
+        if let Some(g) = &governor {
+            metrics = metrics.layer(tower_governor::GovernorLayer::new(g.clone()));
+        }
+        app = app.merge(metrics);
+    }
+    app
 }
 
-/// Binds `address` (port 0 picks one) and serves in the background; returns the bound address.
-pub async fn serve(address: SocketAddr, state: ApiState) -> std::io::Result<SocketAddr> {
+/// `GET /metrics` alone, for `--metrics-listen` (a private address: no CORS, no rate limit).
+pub fn metrics_router(registry: Arc<Registry>) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(registry)
+}
+
+async fn serve_router(address: SocketAddr, router: Router, what: &'static str) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router(state)).await {
-            tracing::error!(error = %e, "HTTP server stopped");
+        if let Err(e) = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await {
+            tracing::error!(error = %e, "{what} server stopped");
         }
     });
     Ok(bound)
+}
+
+/// Binds `address` (port 0 picks one) and serves the API in the background; returns the bound
+/// address.
+pub async fn serve(address: SocketAddr, state: ApiState, options: &ApiOptions) -> std::io::Result<SocketAddr> {
+    let governor = options.rate_limit.and_then(make_governor);
+    if let Some(g) = &governor {
+        // The limiter keeps one entry per client address; forget idle ones so it stays bounded.
+        let limiter = Arc::downgrade(g);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                let Some(g) = limiter.upgrade() else { break };
+                g.limiter().retain_recent();
+                g.limiter().shrink_to_fit();
+            }
+        });
+    }
+    serve_router(address, router_with(state, options, governor), "HTTP").await
+}
+
+/// Serves only `GET /metrics` on `address` (for an address reachable by the operator's scraper
+/// alone).
+pub async fn serve_metrics(address: SocketAddr, registry: Arc<Registry>) -> std::io::Result<SocketAddr> {
+    serve_router(address, metrics_router(registry), "metrics").await
 }

@@ -1,5 +1,6 @@
 //! Outpost's gossip node and relayer (DESIGN.md §6).
 //!
+//! * [`ratelimit`]: the token bucket both node kinds use;
 //! * [`validate`]: what a node checks before forwarding (all rules from `outpost-protocol`);
 //! * [`behaviour`]: the composed `NetworkBehaviour` (gossipsub, identify, ping) and its tuning;
 //! * [`node`] (native): the swarm over TCP and WebSocket and its event loop;
@@ -8,6 +9,7 @@
 //! * [`browser`] (wasm32): the same behaviour over `websocket-websys`, for the dApp.
 
 pub mod behaviour;
+pub mod ratelimit;
 pub mod testkit;
 pub mod validate;
 

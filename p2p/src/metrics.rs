@@ -16,6 +16,9 @@ pub struct NodeMetrics {
     pub published: Counter,
     pub graylisted: Counter,
     pub connected_peers: Gauge,
+    pub connections_refused: Family<Labels, Counter>,
+    pub intake_overflow: Gauge,
+    pub intake_dropped: Counter,
 }
 
 impl NodeMetrics {
@@ -27,6 +30,9 @@ impl NodeMetrics {
             published: Counter::default(),
             graylisted: Counter::default(),
             connected_peers: Gauge::default(),
+            connections_refused: Family::default(),
+            intake_overflow: Gauge::default(),
+            intake_dropped: Counter::default(),
         };
         let r = registry.sub_registry_with_prefix("outpost");
         r.register("gossip_accepted", "Gossip messages that passed validation and were forwarded", m.accepted.clone());
@@ -35,6 +41,9 @@ impl NodeMetrics {
         r.register("intents_published", "Intents published by this node (HTTP or application)", m.published.clone());
         r.register("peers_graylisted", "Times a peer fell below the graylist threshold and was disconnected", m.graylisted.clone());
         r.register("connected_peers", "Peers with at least one open connection", m.connected_peers.clone());
+        r.register("connections_refused", "Inbound connections refused (per_ip: the cap per IP; limits: total, pending or per peer) or failed in the handshake", m.connections_refused.clone());
+        r.register("relayer_intake_overflow", "Intents from gossip waiting for room in the relayer's intake", m.intake_overflow.clone());
+        r.register("relayer_intake_dropped", "Intents from gossip the relayer never got because its overflow was full (they were still forwarded)", m.intake_dropped.clone());
         m
     }
 }

@@ -5,29 +5,30 @@
 //! queries) and a tick (outbox retries, graylist enforcement). Application code never touches the
 //! swarm; it sends commands and reads [`NodeEvent`]s.
 
-use crate::behaviour::{Behaviour, BehaviourEvent, GossipTuning, Topics};
+use crate::behaviour::{Behaviour, BehaviourEvent, GossipTuning, IpLimits, Topics, TooManyFromIp};
 use crate::metrics::NodeMetrics;
 use crate::validate::{now_ns, Accepted, IgnoreReason, Validator, Verdict};
 use futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAcceptance, PublishError};
 use libp2p::identity::Keypair;
 use libp2p::metrics::{Metrics as Libp2pMetrics, Recorder};
-use libp2p::swarm::SwarmEvent;
+use libp2p::connection_limits::{ConnectionLimits, Exceeded};
+use libp2p::core::upgrade::Version;
+use libp2p::core::Transport as _;
+use libp2p::swarm::{ListenError, SwarmEvent};
 use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, Swarm};
 use outpost_protocol::gossip::{GossipMessage, IntentStatus};
 use outpost_protocol::{IntentError, IntentHash, SignedIntent};
 use prometheus_client::registry::Registry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-/// Per-peer token bucket on messages received (before any validation work).
-#[derive(Clone, Copy, Debug)]
-pub struct RateLimit {
-    pub per_second: f64,
-    pub burst: f64,
-}
+/// Token buckets on messages received, per peer and per IP (before any validation work).
+pub use crate::ratelimit::RateLimit;
+use crate::ratelimit::TokenBucket;
 
 impl Default for RateLimit {
     /// A peer forwards everyone's traffic, so the limit is generous; it only stops one peer from
@@ -37,19 +38,103 @@ impl Default for RateLimit {
     }
 }
 
+/// Who may connect, and how much one address may send. Peer ids cost nothing to make, so the
+/// limits that matter are per IP address; `trusted_ips` (your own nodes behind one NAT, your TLS
+/// proxy, a loopback test) are exempt from the per-IP ones.
+#[derive(Clone, Debug)]
+pub struct Admission {
+    /// Inbound connections (pending or established) per remote IP.
+    pub max_connections_per_ip: Option<u32>,
+    pub trusted_ips: Vec<IpAddr>,
+    /// Established connections in total, and per peer (libp2p's `connection_limits`).
+    pub max_connections: Option<u32>,
+    pub max_connections_per_peer: Option<u32>,
+    /// Inbound connections still in their handshake.
+    pub max_pending_incoming: Option<u32>,
+    /// Messages per second from all the peers of one IP together (each peer also has its own
+    /// [`NodeConfig::rate_limit`]).
+    pub ip_rate_limit: RateLimit,
+}
+
+impl Default for Admission {
+    /// 8 per IP lets a household or a small office in; a carrier NAT or a TLS proxy needs its
+    /// address in `trusted_ips` (or a higher cap). Two connections per peer allow a simultaneous
+    /// dial from both sides. The per-IP message rate is twice a single peer's.
+    fn default() -> Self {
+        Admission {
+            max_connections_per_ip: Some(8),
+            trusted_ips: vec![],
+            max_connections: Some(512),
+            max_connections_per_peer: Some(2),
+            max_pending_incoming: Some(64),
+            ip_rate_limit: RateLimit { per_second: 4_000.0, burst: 8_000.0 },
+        }
+    }
+}
+
+/// The certificate for listening on `/tls/ws` (secure WebSocket, what a page served over https
+/// can dial), and extra roots to trust when dialing `/tls/ws` peers (the web PKI is always
+/// trusted; extra roots are for private CAs and tests).
+#[derive(Clone, Debug, Default)]
+pub struct WsTls {
+    /// DER certificates, leaf first. Empty: dial only.
+    pub cert_chain: Vec<Vec<u8>>,
+    /// DER private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: Vec<u8>,
+    pub extra_roots: Vec<Vec<u8>>,
+}
+
+impl WsTls {
+    /// From PEM files as ACME clients write them (certbot: `fullchain.pem`, `privkey.pem`).
+    pub fn from_pem_files(cert: &std::path::Path, key: &std::path::Path) -> Result<WsTls, String> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let cert_chain = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.map(|c| c.map(|c| c.to_vec())).collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("{}: {e}", cert.display()))?;
+        if cert_chain.is_empty() {
+            return Err(format!("{}: no CERTIFICATE in it", cert.display()));
+        }
+        let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+        Ok(WsTls { cert_chain, key: key_der.secret_der().to_vec(), extra_roots: vec![] })
+    }
+
+    fn config(&self) -> Result<libp2p::websocket::tls::Config, String> {
+        use libp2p::websocket::tls;
+        let mut builder = tls::Config::builder();
+        if !self.cert_chain.is_empty() {
+            // `PrivateKey::new` panics on a key it cannot classify: check first.
+            rustls_pki_types::PrivateKeyDer::try_from(self.key.clone()).map_err(|e| format!("TLS key: {e}"))?;
+            let certs = self.cert_chain.iter().map(|c| tls::Certificate::new(c.clone()));
+            builder.server(tls::PrivateKey::new(self.key.clone()), certs).map_err(|e| format!("TLS certificate and key: {e}"))?;
+        }
+        for root in &self.extra_roots {
+            builder.add_trust(&tls::Certificate::new(root.clone())).map_err(|e| format!("TLS root: {e}"))?;
+        }
+        Ok(builder.finish())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
     pub chain_id: String,
     /// The intents contract: names the topics and is the recipient intents must be signed for.
     pub contract: String,
     pub keypair: Keypair,
-    /// e.g. `/ip4/0.0.0.0/tcp/4001` and `/ip4/0.0.0.0/tcp/4002/ws`.
+    /// e.g. `/ip4/0.0.0.0/tcp/4001`, `/ip4/0.0.0.0/tcp/4002/ws` and (with `tls`)
+    /// `/ip4/0.0.0.0/tcp/443/tls/ws`.
     pub listen: Vec<Multiaddr>,
     pub bootstrap: Vec<Multiaddr>,
     pub tuning: GossipTuning,
     pub rate_limit: RateLimit,
     /// Intents queued while no peer is subscribed yet (offline-first: published on reconnect).
     pub outbox_capacity: usize,
+    pub admission: Admission,
+    /// Needed to listen on `/tls/ws`.
+    pub tls: Option<WsTls>,
+    /// Intents held for the relayer while its intake channel is full (see [`spawn`]); past this
+    /// the oldest are dropped and counted (`outpost_relayer_intake_dropped_total`).
+    pub intake_overflow: usize,
 }
 
 impl NodeConfig {
@@ -63,6 +148,9 @@ impl NodeConfig {
             tuning: GossipTuning::default(),
             rate_limit: RateLimit::default(),
             outbox_capacity: 10_000,
+            admission: Admission::default(),
+            tls: None,
+            intake_overflow: 50_000,
         }
     }
 }
@@ -202,9 +290,55 @@ impl NodeHandle {
     }
 }
 
-struct Bucket {
-    tokens: f64,
-    last: Instant,
+/// The relayer's side of the node: a bounded channel, and a bounded overflow in front of it so
+/// the swarm loop never waits for the relayer.
+struct Intake {
+    sink: mpsc::Sender<(IntentHash, Arc<SignedIntent>)>,
+    overflow: VecDeque<(IntentHash, Arc<SignedIntent>)>,
+    capacity: usize,
+}
+
+impl Intake {
+    /// Hands `item` to the relayer, or keeps it (in order) for when the channel has room.
+    fn offer(&mut self, item: (IntentHash, Arc<SignedIntent>), metrics: &NodeMetrics) {
+        self.drain();
+        if self.overflow.is_empty() {
+            match self.sink.try_send(item) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    tracing::warn!("relayer intake closed");
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Full(item)) => self.overflow.push_back(item),
+            }
+        } else {
+            self.overflow.push_back(item);
+        }
+        if self.overflow.len() > self.capacity {
+            if let Some((hash, _)) = self.overflow.pop_front() {
+                tracing::warn!(%hash, "relayer far behind; an intent from gossip was dropped for it (still forwarded)");
+                metrics.intake_dropped.inc();
+            }
+        }
+        metrics.intake_overflow.set(self.overflow.len() as i64);
+    }
+
+    /// Moves what fits from the overflow into the channel.
+    fn drain(&mut self) {
+        while let Some(item) = self.overflow.pop_front() {
+            match self.sink.try_send(item) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(item)) => {
+                    self.overflow.push_front(item);
+                    break;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.overflow.clear();
+                    break;
+                }
+            }
+        }
+    }
 }
 
 struct Node {
@@ -212,9 +346,15 @@ struct Node {
     topics: Topics,
     validator: Validator,
     events: broadcast::Sender<NodeEvent>,
-    intent_sink: Option<mpsc::Sender<(IntentHash, Arc<SignedIntent>)>>,
+    intake: Option<Intake>,
     rate_limit: RateLimit,
-    buckets: HashMap<PeerId, Bucket>,
+    buckets: HashMap<PeerId, TokenBucket>,
+    ip_rate_limit: RateLimit,
+    ip_buckets: HashMap<IpAddr, TokenBucket>,
+    trusted_ips: HashSet<IpAddr>,
+    /// The remote IP of each connected peer (its first connection's), for the per-IP bucket.
+    peer_ips: HashMap<PeerId, IpAddr>,
+    started: Instant,
     outbox: VecDeque<Vec<u8>>,
     outbox_capacity: usize,
     graylist_threshold: f64,
@@ -223,8 +363,11 @@ struct Node {
 }
 
 /// Builds the swarm, starts listening and dialing, and runs the event loop on the tokio runtime.
-/// `intent_sink`, when given, receives every accepted intent without loss (backpressure instead),
-/// which is what relayer mode needs.
+/// `intent_sink`, when given, receives every accepted intent (relayer mode). Gossip never waits
+/// for it: when the channel is full, intents wait in a bounded overflow that is drained as the
+/// relayer catches up; past `intake_overflow` the oldest are dropped and counted. Dropping is
+/// safe: the intent was still validated and forwarded, and its sender can post it over HTTP,
+/// which the relayer persists before answering.
 pub async fn spawn(
     config: NodeConfig,
     registry: &mut Registry,
@@ -242,18 +385,37 @@ pub async fn spawn(
     Behaviour::setup_gossipsub(&mut gossipsub, &topics, &tuning).map_err(NodeError::Build)?;
     let mut gossipsub = Some(gossipsub);
 
+    let tls = config.tls.as_ref().map(WsTls::config).transpose().map_err(NodeError::Build)?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
         .map_err(|e| NodeError::Build(e.to_string()))?
-        .with_websocket(noise::Config::new, yamux::Config::default)
-        .await
+        // WebSocket for browsers, built by hand (not `with_websocket`) to give it the TLS
+        // certificate: one transport serves `/ws` and `/tls/ws`, and dials both.
+        .with_other_transport(|key| {
+            let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true));
+            let mut ws = libp2p::websocket::Config::new(libp2p::dns::tokio::Transport::system(tcp)?);
+            if let Some(tls) = tls {
+                ws.set_tls_config(tls);
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                ws.upgrade(Version::V1Lazy).authenticate(noise::Config::new(key)?).multiplex(yamux::Config::default()).boxed(),
+            )
+        })
         .map_err(|e| NodeError::Build(e.to_string()))?
         .with_behaviour(|key| Behaviour::with_gossipsub(key, gossipsub.take().expect("called once")))
         .map_err(|e| NodeError::Build(e.to_string()))?
         // Gossipsub holds a connection only while the peer is in the mesh; keep quiet peers.
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();
+
+    let admission = &config.admission;
+    *swarm.behaviour_mut().limits.limits_mut() = ConnectionLimits::default()
+        .with_max_established(admission.max_connections)
+        .with_max_established_per_peer(admission.max_connections_per_peer)
+        .with_max_pending_incoming(admission.max_pending_incoming);
+    swarm.behaviour_mut().ip_limits =
+        IpLimits::new(admission.max_connections_per_ip.map(|n| n as usize), admission.trusted_ips.iter().copied());
 
     for address in &config.listen {
         swarm.listen_on(address.clone()).map_err(|e| NodeError::Listen(format!("{address}: {e}")))?;
@@ -273,9 +435,14 @@ pub async fn spawn(
         topics,
         validator: Validator::new(&config.contract),
         events,
-        intent_sink,
+        intake: intent_sink.map(|sink| Intake { sink, overflow: VecDeque::new(), capacity: config.intake_overflow }),
         rate_limit: config.rate_limit,
         buckets: HashMap::new(),
+        ip_rate_limit: config.admission.ip_rate_limit,
+        ip_buckets: HashMap::new(),
+        trusted_ips: config.admission.trusted_ips.iter().copied().collect(),
+        peer_ips: HashMap::new(),
+        started: Instant::now(),
         outbox: VecDeque::new(),
         outbox_capacity: config.outbox_capacity,
         graylist_threshold: tuning.thresholds.graylist_threshold,
@@ -290,9 +457,23 @@ impl Node {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>, bootstrap: Vec<Multiaddr>) {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         let mut ticks: u64 = 0;
+        let intake_sink = self.intake.as_ref().map(|i| i.sink.clone());
         loop {
+            let backlog = self.intake.as_ref().is_some_and(|i| !i.overflow.is_empty());
             tokio::select! {
-                event = self.swarm.select_next_some() => self.on_swarm_event(event).await,
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                // The relayer made room: move the overflow on at once rather than at the next tick.
+                Some(_permit) = async {
+                    match &intake_sink {
+                        Some(sink) => sink.reserve().await.ok(),
+                        None => None,
+                    }
+                }, if backlog => {
+                    if let Some(intake) = &mut self.intake {
+                        intake.drain();
+                        self.metrics.intake_overflow.set(intake.overflow.len() as i64);
+                    }
+                }
                 command = commands.recv() => match command {
                     Some(Command::Stop) | None => break,
                     Some(command) => self.on_command(command),
@@ -317,14 +498,14 @@ impl Node {
         let _ = self.events.send(event);
     }
 
-    async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         self.libp2p_metrics.record(&event);
         match event {
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
                 message_id,
                 message,
-            })) => self.on_message(propagation_source, message_id, message).await,
+            })) => self.on_message(propagation_source, message_id, message),
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed { peer_id, topic })) => {
                 if topic == self.topics.intents.hash() {
                     self.flush_outbox();
@@ -341,14 +522,31 @@ impl Node {
                 tracing::debug!(peer = %peer_id, address = %endpoint.get_remote_address(), "connected");
                 if num_established.get() == 1 {
                     self.metrics.connected_peers.inc();
+                    if let Some(ip) = crate::behaviour::ip_of(endpoint.get_remote_address()) {
+                        self.peer_ips.insert(peer_id, ip);
+                    }
                 }
                 self.emit(NodeEvent::Connected { peer: peer_id });
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established, .. } => {
-                if num_established == 0 {
-                    self.metrics.connected_peers.dec();
-                    self.buckets.remove(&peer_id);
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                self.metrics.connected_peers.dec();
+                self.buckets.remove(&peer_id);
+                if let Some(ip) = self.peer_ips.remove(&peer_id) {
+                    // Keep a partly spent bucket: reconnecting with a new peer id must not refill it.
+                    let (limit, now) = (self.ip_rate_limit, self.now_s());
+                    if self.ip_buckets.get(&ip).is_some_and(|b| b.is_full(limit, now)) {
+                        self.ip_buckets.remove(&ip);
+                    }
                 }
+            }
+            SwarmEvent::IncomingConnectionError { send_back_addr, error, .. } => {
+                let reason = match &error {
+                    ListenError::Denied { cause } if cause.downcast_ref::<TooManyFromIp>().is_some() => "per_ip",
+                    ListenError::Denied { cause } if cause.downcast_ref::<Exceeded>().is_some() => "limits",
+                    _ => "handshake",
+                };
+                tracing::debug!(address = %send_back_addr, %error, "inbound connection refused or failed");
+                self.metrics.connections_refused.get_or_create(&vec![("reason".into(), reason.into())]).inc();
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(peer = ?peer_id, %error, "dial failed");
@@ -357,23 +555,29 @@ impl Node {
         }
     }
 
-    /// Token bucket per propagation source: over the limit, the message is ignored before any
+    fn now_s(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Token buckets per propagation source and per its IP (all of that address's peers
+    /// together, since peer ids are free): over either limit, the message is ignored before any
     /// parsing or signature work (no penalty: a peer relaying a genuine burst is not malicious).
     fn within_rate(&mut self, peer: PeerId) -> bool {
-        let now = Instant::now();
+        let now = self.now_s();
         let limit = self.rate_limit;
-        let bucket = self.buckets.entry(peer).or_insert(Bucket { tokens: limit.burst, last: now });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * limit.per_second).min(limit.burst);
-        bucket.last = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            true
-        } else {
-            false
+        if !self.buckets.entry(peer).or_insert_with(|| TokenBucket::full(limit, now)).take(limit, now) {
+            return false;
+        }
+        match self.peer_ips.get(&peer) {
+            Some(ip) if !self.trusted_ips.contains(ip) => {
+                let limit = self.ip_rate_limit;
+                self.ip_buckets.entry(*ip).or_insert_with(|| TokenBucket::full(limit, now)).take(limit, now)
+            }
+            _ => true,
         }
     }
 
-    async fn on_message(&mut self, source: PeerId, id: gossipsub::MessageId, message: gossipsub::Message) {
+    fn on_message(&mut self, source: PeerId, id: gossipsub::MessageId, message: gossipsub::Message) {
         let verdict = if !self.within_rate(source) {
             Verdict::Ignore(IgnoreReason::RateLimited)
         } else {
@@ -387,11 +591,8 @@ impl Node {
                 match accepted {
                     Accepted::Intent { signed, verified } => {
                         let signed = Arc::new(*signed);
-                        if let Some(sink) = &self.intent_sink {
-                            // Backpressure rather than loss: the relayer must see every intent.
-                            if sink.send((verified.hash, signed.clone())).await.is_err() {
-                                tracing::warn!("relayer intake closed");
-                            }
+                        if let Some(intake) = &mut self.intake {
+                            intake.offer((verified.hash, signed.clone()), &self.metrics);
                         }
                         self.emit(NodeEvent::Intent { hash: verified.hash, signed, source: Source::Peer(source) });
                     }
@@ -468,10 +669,8 @@ impl Node {
             Verdict::Accept(Accepted::Status { .. }) => unreachable!("check_intent only accepts intents"),
         };
         self.metrics.published.inc();
-        if let Some(sink) = &self.intent_sink {
-            if sink.try_send((hash, signed.clone())).is_err() {
-                tracing::warn!(%hash, "relayer intake full; the intent is still gossiped");
-            }
+        if let Some(intake) = &mut self.intake {
+            intake.offer((hash, signed.clone()), &self.metrics);
         }
         self.emit(NodeEvent::Intent { hash, signed, source: Source::Local });
         let outcome = match self.swarm.behaviour_mut().gossipsub.publish(self.topics.intents.clone(), data.clone()) {
@@ -504,6 +703,10 @@ impl Node {
         if !self.outbox.is_empty() {
             self.flush_outbox();
         }
+        // Forget per-IP buckets that refilled and whose address has no peer left.
+        let (limit, now) = (self.ip_rate_limit, self.now_s());
+        let live: HashSet<IpAddr> = self.peer_ips.values().copied().collect();
+        self.ip_buckets.retain(|ip, b| live.contains(ip) || !b.is_full(limit, now));
         // Gossipsub already ignores a graylisted peer's RPCs; disconnecting also stops it from
         // costing us bandwidth and decoding. Its score is retained, so reconnecting does not help.
         let graylisted: Vec<(PeerId, f64)> = self

@@ -68,6 +68,15 @@ async fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) 
     (status, body)
 }
 
+/// The raw response (status line, headers and body) to `request`.
+async fn raw(port: u16, request: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
 fn json(s: &SignedIntent) -> String {
     serde_json::to_string(s).unwrap()
 }
@@ -77,11 +86,23 @@ fn help_lists_the_options() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--listen", "--bootstrap", "--identity-file", "--http", "--relayer", "--rpc-url", "--relayer-key-file", "--store", "--max-batch-tgas"] {
+    for flag in [
+        "--listen", "--bootstrap", "--identity-file", "--http", "--relayer", "--rpc-url", "--relayer-key-file", "--store", "--max-batch-tgas",
+        "--tls-cert", "--tls-key", "--max-connections-per-ip", "--trusted-ip", "--metrics-listen", "--http-rate",
+    ] {
         assert!(text.contains(flag), "--help mentions {flag}");
     }
     let bad = Command::new(BIN).args(["--contract", "x", "--listen", "not-a-multiaddr"]).output().unwrap();
     assert!(!bad.status.success(), "a bad address is refused");
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    let no_cert = Command::new(BIN)
+        .args(["--contract", "x.near", "--listen", "/ip4/127.0.0.1/tcp/0/tls/ws", "--http", "127.0.0.1:0", "--identity-file"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!no_cert.status.success());
+    assert!(String::from_utf8_lossy(&no_cert.stderr).contains("needs --tls-cert"), "{}", String::from_utf8_lossy(&no_cert.stderr));
 }
 
 #[tokio::test]
@@ -109,9 +130,6 @@ async fn identity_persists_and_the_http_api_validates() {
     assert_eq!(status, 200);
     let seen: outpost_protocol::abi::relay::RelayStatus = serde_json::from_str(&body).unwrap();
     assert_eq!(seen.status, outpost_protocol::abi::relay::RelayState::Pending, "{body}");
-    // Browsers on the dApp's origin may call the API.
-    let (status, _) = http(port, "OPTIONS", "/intents", "").await;
-    assert_eq!(status, 204, "preflight answered");
     let (status, _) = http(port, "GET", "/intents/11111111111111111111111111111111", "").await;
     assert_eq!(status, 404);
     let (status, _) = http(port, "GET", "/intents/not-a-hash", "").await;
@@ -225,4 +243,48 @@ async fn a_refused_relayer_key_shows_on_health_statuses_and_metrics() {
     assert_eq!(chain.lock().unwrap().calls["send_tx"], 1);
     relayer.kill().unwrap();
     relayer.wait().unwrap();
+}
+
+/// `--metrics-listen` moves /metrics off the public API; the API answers CORS preflights and
+/// refuses a client over its budget with 429 (what a browser can read: CORS headers included).
+#[tokio::test]
+async fn metrics_on_their_own_address_and_the_api_rate_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, metrics_port) = (free_port(), free_port());
+    let metrics_at = format!("127.0.0.1:{metrics_port}");
+    let (mut node, _) = start(dir.path(), port, &["--metrics-listen", &metrics_at, "--http-rate", "1", "--http-burst", "4"]);
+
+    let (status, metrics) = http(metrics_port, "GET", "/metrics", "").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("outpost_connected_peers"), "{metrics}");
+    let (status, _) = http(port, "GET", "/metrics", "").await;
+    assert_eq!(status, 404, "not on the public API");
+
+    let preflight = raw(
+        port,
+        "OPTIONS /intents HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://dapp.example\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n",
+    )
+    .await
+    .to_ascii_lowercase();
+    assert!(preflight.starts_with("http/1.1 200"), "{preflight}");
+    assert!(preflight.contains("access-control-allow-origin: *"), "{preflight}");
+    assert!(preflight.contains("access-control-allow-methods:") && preflight.contains("post"), "{preflight}");
+
+    // The preflight is answered before the limiter; the 404 above (every path counts) and three
+    // /health spend the budget of 4.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(http(port, "GET", "/health", "").await.0);
+    }
+    assert_eq!(&statuses[..3], &[200; 3], "{statuses:?}");
+    assert_eq!(statuses[5], 429, "{statuses:?}");
+    let limited = raw(port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://dapp.example\r\nConnection: close\r\n\r\n").await.to_ascii_lowercase();
+    assert!(limited.starts_with("http/1.1 429"), "{limited}");
+    assert!(limited.contains("access-control-allow-origin: *"), "a page can read the 429: {limited}");
+    // The metrics address has no limit.
+    for _ in 0..10 {
+        assert_eq!(http(metrics_port, "GET", "/metrics", "").await.0, 200);
+    }
+    node.kill().unwrap();
+    node.wait().unwrap();
 }

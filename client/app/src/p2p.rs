@@ -1,5 +1,5 @@
 //! The gossip channel: the browser libp2p node (`outpost_p2p::browser`, websocket to the
-//! configured peers) with the model's [`GossipView`] deciding what a send or a status poll
+//! configured peers; secure WebSocket `/tls/ws` ones only when the page is https) with the model's [`GossipView`] deciding what a send or a status poll
 //! answers. Started when the network config names peers, restarted when that config changes.
 
 use crate::net::{now_ms, sleep};
@@ -44,8 +44,11 @@ impl P2p {
         if network.peers.is_empty() {
             return Ok(None);
         }
+        // An https page can only open secure WebSockets (`/tls/ws`): browsers block `ws://`.
+        let https = web_sys::window().and_then(|w| w.location().protocol().ok()).is_some_and(|p| p == "https:");
         let peers = network
-            .peers
+            .dialable_peers(https)
+            .map_err(|p| p.0)?
             .iter()
             .map(|p| p.parse().map_err(|e| format!("peer `{p}`: {e}")))
             .collect::<Result<Vec<Multiaddr>, String>>()?;

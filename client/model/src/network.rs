@@ -30,7 +30,8 @@ pub struct NetworkConfig {
     pub intents_contract: String,
     #[serde(default)]
     pub tokens: Vec<TokenInfo>,
-    /// libp2p multiaddrs of peers reachable over websocket (`/ip4/../tcp/../ws/p2p/..`).
+    /// libp2p multiaddrs of peers reachable over websocket: `/ip4/../tcp/../ws/p2p/..`, or secure
+    /// WebSocket `/dns4/<name>/tcp/443/tls/ws/p2p/..` (what a page served over https can dial).
     #[serde(default)]
     pub peers: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +79,23 @@ impl NetworkConfig {
         Ok(())
     }
 
+    /// The peers a page can dial: all of them on an http page; on an https page only the secure
+    /// WebSocket ones (`/tls/ws`, `/wss`), since browsers refuse plain `ws://` from https (mixed
+    /// content). An https page with only plain peers gets an error saying what to configure.
+    pub fn dialable_peers(&self, https_page: bool) -> Result<Vec<String>, Problem> {
+        if !https_page {
+            return Ok(self.peers.clone());
+        }
+        let secure: Vec<String> = self.peers.iter().filter(|p| is_secure_websocket(p)).cloned().collect();
+        if secure.is_empty() && !self.peers.is_empty() {
+            return Err(Problem::new(
+                "this page is served over https, so its browser node can only dial secure WebSocket peers \
+                 (/dns4/<name>/tcp/443/tls/ws/p2p/<id>); the network config names only plain /ws ones",
+            ));
+        }
+        Ok(secure)
+    }
+
     /// Decimals for display and input (unknown tokens: smallest units).
     pub fn decimals(&self, token: &TokenId) -> u8 {
         if *token == TokenId::Near {
@@ -104,6 +122,12 @@ impl NetworkConfig {
             relayer_url: None,
         }
     }
+}
+
+/// `/tls/ws` or `/wss` in a multiaddr.
+pub fn is_secure_websocket(multiaddr: &str) -> bool {
+    let parts: Vec<&str> = multiaddr.split('/').collect();
+    parts.windows(2).any(|w| w == ["tls", "ws"]) || parts.contains(&"wss")
 }
 
 /// Parses the deploy scripts' `network.json`.
@@ -152,6 +176,23 @@ mod tests {
         assert_eq!(n[0].name, "mainnet");
         assert_eq!(n[0].tx_link("8sd3").as_deref(), Some("https://nearblocks.io/txns/8sd3"));
         assert_eq!(NetworkConfig::testnet("a.testnet").tx_link("X").as_deref(), Some("https://testnet.nearblocks.io/txns/X"));
+    }
+
+    #[test]
+    fn https_pages_dial_only_secure_websocket_peers() {
+        let mut n = NetworkConfig::testnet("intents.outpost.testnet");
+        let plain = "/ip4/127.0.0.1/tcp/9100/ws/p2p/12D3KooWPlain".to_owned();
+        let tls = "/dns4/node.example/tcp/443/tls/ws/p2p/12D3KooWTls".to_owned();
+        let wss = "/dns4/other.example/tcp/443/wss/p2p/12D3KooWWss".to_owned();
+        n.peers = vec![plain.clone(), tls.clone(), wss.clone()];
+        assert!(n.validate().is_ok());
+        assert_eq!(n.dialable_peers(false).unwrap(), n.peers);
+        assert_eq!(n.dialable_peers(true).unwrap(), vec![tls, wss]);
+        n.peers = vec![plain];
+        assert!(n.dialable_peers(true).unwrap_err().0.contains("/tls/ws"));
+        n.peers.clear();
+        assert_eq!(n.dialable_peers(true).unwrap(), Vec::<String>::new());
+        assert!(!is_secure_websocket("/ip4/1.2.3.4/tcp/443/ws/p2p/x"), "a port number is not a protocol");
     }
 
     #[test]

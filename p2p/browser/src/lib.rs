@@ -40,13 +40,17 @@ fn event_json(e: &BrowserEvent) -> serde_json::Value {
 
 #[wasm_bindgen]
 impl OutpostNode {
-    /// Starts a node and dials `peers` (multiaddrs with `/ws` or `/wss` and `/p2p/<id>`).
+    /// Starts a node and dials `peers` (multiaddrs with `/ws`, `/tls/ws` or `/wss`, and `/p2p/<id>`).
     pub fn start(chain_id: &str, contract: &str, peers: Vec<String>) -> Result<OutpostNode, JsError> {
+        Self::start_inner(chain_id, contract, peers, outpost_p2p::browser::DEFAULT_FORWARD_LIMIT)
+    }
+
+    fn start_inner(chain_id: &str, contract: &str, peers: Vec<String>, forward: outpost_p2p::ratelimit::RateLimit) -> Result<OutpostNode, JsError> {
         let peers = peers
             .iter()
             .map(|p| p.parse().map_err(|e| JsError::new(&format!("{p}: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
-        let (node, mut stream) = BrowserNode::start(chain_id, contract, peers).map_err(|e| JsError::new(&e))?;
+        let (node, mut stream) = BrowserNode::start_with(chain_id, contract, peers, forward).map_err(|e| JsError::new(&e))?;
         let events = Rc::new(RefCell::new(VecDeque::new()));
         let sink = events.clone();
         wasm_bindgen_futures::spawn_local(async move {
@@ -55,6 +59,11 @@ impl OutpostNode {
             }
         });
         Ok(OutpostNode { node, events })
+    }
+
+    /// [`OutpostNode::start`] forwarding at most `per_second` messages of others (burst `burst`).
+    pub fn start_with_forward_limit(chain_id: &str, contract: &str, peers: Vec<String>, per_second: f64, burst: f64) -> Result<OutpostNode, JsError> {
+        Self::start_inner(chain_id, contract, peers, outpost_p2p::ratelimit::RateLimit { per_second, burst })
     }
 
     pub fn peer_id(&self) -> String {

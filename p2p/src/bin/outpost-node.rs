@@ -13,9 +13,9 @@ mod native {
     use clap::Parser;
     use libp2p::identity::Keypair;
     use libp2p::Multiaddr;
-    use outpost_p2p::http::{self, ApiState};
+    use outpost_p2p::http::{self, ApiOptions, ApiState, HttpRateLimit};
     use outpost_p2p::metrics::RelayerMetrics;
-    use outpost_p2p::node::{self, NodeConfig};
+    use outpost_p2p::node::{self, Admission, NodeConfig, RateLimit, WsTls};
     use outpost_p2p::relayer::chain::RpcChainClient;
     use outpost_p2p::relayer::store::Store;
     use outpost_p2p::relayer::{GasConfig, Health, Relayer, RelayerConfig, TGAS};
@@ -36,7 +36,9 @@ mod native {
         /// The intents contract account; intents must be signed for it.
         #[arg(long, env = "OUTPOST_CONTRACT")]
         contract: String,
-        /// Addresses to listen on (repeatable), e.g. /ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/tcp/4002/ws.
+        /// Addresses to listen on (repeatable), e.g. /ip4/0.0.0.0/tcp/4001 and /ip4/0.0.0.0/tcp/4002/ws;
+        /// /ip4/0.0.0.0/tcp/443/tls/ws (secure WebSocket, for dApps served over https) needs
+        /// --tls-cert and --tls-key.
         #[arg(long = "listen", default_values_t = vec!["/ip4/0.0.0.0/tcp/4001".parse::<Multiaddr>().unwrap(), "/ip4/0.0.0.0/tcp/4002/ws".parse::<Multiaddr>().unwrap()])]
         listen: Vec<Multiaddr>,
         /// Peers to connect to at start (repeatable), e.g. /ip4/1.2.3.4/tcp/4001/p2p/12D3Koo...
@@ -45,13 +47,40 @@ mod native {
         /// The node's libp2p identity (created with mode 0600 when missing).
         #[arg(long, default_value = "outpost-node.key")]
         identity_file: PathBuf,
-        /// Exempt these IPs from the shared-address score penalty (repeatable), e.g. for your
-        /// own nodes behind one NAT. Without it, more than 10 peers at one IP all lose score.
-        #[arg(long = "score-ip-whitelist")]
-        score_ip_whitelist: Vec<std::net::IpAddr>,
-        /// HTTP API and /metrics.
+        /// The certificate chain (PEM, leaf first; certbot's fullchain.pem) for /tls/ws. It must
+        /// name the host browsers dial: /dns4/<that name>/tcp/<port>/tls/ws/p2p/<peer id>.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM; certbot's privkey.pem).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Inbound connections allowed per remote IP (0: no cap).
+        #[arg(long, default_value_t = 8)]
+        max_connections_per_ip: u32,
+        /// Established connections in total (0: no cap).
+        #[arg(long, default_value_t = 512)]
+        max_connections: u32,
+        /// Exempt these IPs from the per-IP connection cap and message rate (repeatable): your
+        /// own nodes behind one NAT, your TLS proxy. Nothing is exempt by default, not even
+        /// loopback.
+        #[arg(long = "trusted-ip", alias = "score-ip-whitelist")]
+        trusted_ips: Vec<std::net::IpAddr>,
+        /// Messages per second accepted from one peer, and from all peers of one IP together
+        /// (twice this), before any validation work.
+        #[arg(long, default_value_t = 2000)]
+        peer_msgs_per_second: u32,
+        /// HTTP API (and /metrics unless --metrics-listen is given).
         #[arg(long, default_value = "127.0.0.1:8080")]
         http: SocketAddr,
+        /// Serve GET /metrics here only (e.g. 127.0.0.1:9090), not on the public API.
+        #[arg(long)]
+        metrics_listen: Option<SocketAddr>,
+        /// HTTP requests per second per client address (IPv4 address or IPv6 /64); 0: no limit.
+        #[arg(long, default_value_t = 10)]
+        http_rate: u32,
+        /// Requests a client may make at once before --http-rate applies.
+        #[arg(long, default_value_t = 60)]
+        http_burst: u32,
         /// Settle intents on NEAR (needs --rpc-url and --relayer-key-file).
         #[arg(long)]
         relayer: bool,
@@ -132,7 +161,22 @@ mod native {
         let mut config = NodeConfig::new(&args.chain_id, &args.contract, keypair);
         config.listen = args.listen.clone();
         config.bootstrap = args.bootstrap.clone();
-        config.tuning.ip_colocation_whitelist = args.score_ip_whitelist.clone();
+        let cap = |n: u32| (n > 0).then_some(n);
+        let per_peer = f64::from(args.peer_msgs_per_second.max(1));
+        config.rate_limit = RateLimit { per_second: per_peer, burst: 2.0 * per_peer };
+        config.admission = Admission {
+            max_connections_per_ip: cap(args.max_connections_per_ip),
+            trusted_ips: args.trusted_ips.clone(),
+            max_connections: cap(args.max_connections),
+            ip_rate_limit: RateLimit { per_second: 2.0 * per_peer, burst: 4.0 * per_peer },
+            ..Admission::default()
+        };
+        config.tuning.ip_colocation_whitelist = args.trusted_ips.clone();
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            config.tls = Some(WsTls::from_pem_files(cert, key)?);
+        } else if let Some(a) = args.listen.iter().find(|a| a.iter().any(|p| matches!(p, libp2p::multiaddr::Protocol::Tls))) {
+            return Err(format!("--listen {a}: /tls/ws needs --tls-cert and --tls-key"));
+        }
 
         let relayer = if args.relayer {
             let rpc_url = args.rpc_url.clone().ok_or("--relayer needs --rpc-url")?;
@@ -158,11 +202,23 @@ mod native {
         tracing::info!(peer_id = %node.peer_id(), topic = %outpost_protocol::gossip::intents_topic(&args.chain_id, &args.contract), "node started");
         let store = relayer.as_ref().map(|(_, _, s, _)| s.clone());
         let health = relayer.as_ref().map(|_| Health::default());
-        let api = ApiState { node: node.clone(), store, health: health.clone(), registry: Arc::new(registry) };
-        let bound = http::serve(args.http, api)
+        let registry = Arc::new(registry);
+        let api = ApiState { node: node.clone(), store, health: health.clone(), registry: registry.clone() };
+        let options = ApiOptions {
+            rate_limit: (args.http_rate > 0).then_some(HttpRateLimit { per_second: args.http_rate, burst: args.http_burst.max(1) }),
+            public_metrics: args.metrics_listen.is_none(),
+        };
+        let bound = http::serve(args.http, api, &options)
             .await
             .map_err(|e| format!("--http {}: {e}", args.http))?;
-        tracing::info!(address = %bound, "HTTP API: POST /intents, GET /intents/{{hash}}, GET /health, GET /metrics");
+        match args.metrics_listen {
+            None => tracing::info!(address = %bound, "HTTP API: POST /intents, GET /intents/{{hash}}, GET /health, GET /metrics"),
+            Some(address) => {
+                let metrics = http::serve_metrics(address, registry).await.map_err(|e| format!("--metrics-listen {address}: {e}"))?;
+                tracing::info!(address = %bound, "HTTP API: POST /intents, GET /intents/{{hash}}, GET /health");
+                tracing::info!(address = %metrics, "metrics: GET /metrics");
+            }
+        }
 
         let relayer_task = relayer.map(|(rc, chain, store, metrics)| {
             tracing::info!(account = %rc.signer_id, "relayer mode");

@@ -35,6 +35,8 @@ pub async fn start_node(rate_limit: RateLimit) -> TestNode {
     config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
     config.tuning = fast_tuning();
     config.rate_limit = rate_limit;
+    // Every test peer dials from 127.0.0.1 (as for the colocation whitelist above).
+    config.admission.trusted_ips = config.tuning.ip_colocation_whitelist.clone();
     let mut registry = Registry::default();
     let handle = node::spawn(config, &mut registry, None).await.expect("node starts");
     let events = handle.events();
