@@ -40,12 +40,20 @@ async fn post_intent(State(state): State<ApiState>, body: Bytes) -> Response {
     match state.node.publish_intent(signed.clone()).await {
         Ok((hash, outcome)) => {
             // Relayer mode: acknowledged means persisted, so `kill -9` right after loses nothing.
+            let mut held = true;
             if let Some(store) = &state.store {
-                if let Err(e) = store.add_pending(&[(hash, signed)], crate::validate::now_ns()) {
-                    return (StatusCode::INTERNAL_SERVER_ERROR, Json(RelayRefusal { code: "STORE".into(), detail: e.to_string() })).into_response();
+                match store.add_pending(&[(hash, signed)], crate::validate::now_ns()) {
+                    Err(e) => {
+                        return (StatusCode::INTERNAL_SERVER_ERROR, Json(RelayRefusal { code: "STORE".into(), detail: e.to_string() })).into_response()
+                    }
+                    // Not added and not known: admission refused it (fee below this relayer's, its
+                    // pools full). It was still gossiped for other relayers.
+                    Ok(0) => held = matches!(store.state(&hash), Ok(Some(_))),
+                    Ok(_) => {}
                 }
             }
             let outcome = match outcome {
+                _ if !held => "not_held",
                 PublishOutcome::Published => "published",
                 PublishOutcome::Queued => "queued",
                 PublishOutcome::Duplicate => "duplicate",

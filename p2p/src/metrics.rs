@@ -57,6 +57,7 @@ pub struct RelayerMetrics {
     pub rpc_retries: Counter,
     pub rpc_errors: Family<Labels, Counter>,
     pub halted: Gauge,
+    pub refused: Family<Labels, Gauge>,
 }
 
 impl RelayerMetrics {
@@ -68,6 +69,7 @@ impl RelayerMetrics {
             rpc_retries: Counter::default(),
             rpc_errors: Family::default(),
             halted: Gauge::default(),
+            refused: Family::default(),
         };
         let r = registry.sub_registry_with_prefix("outpost_relayer");
         r.register("pending", "Intents waiting to be submitted", m.pending.clone());
@@ -76,6 +78,7 @@ impl RelayerMetrics {
         r.register("rpc_retries", "RPC calls retried after a transient error", m.rpc_retries.clone());
         r.register("rpc_errors", "RPC calls that failed for good, by kind (transient: out of retries; permanent: refused)", m.rpc_errors.clone());
         r.register("halted", "1 while the relayer's own account or key cannot submit (see /health)", m.halted.clone());
+        r.register("refused", "Intents the relayer would not hold since start (fee below its own and pool full, per-signer places, full), by reason", m.refused.clone());
         m
     }
 }

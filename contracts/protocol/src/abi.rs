@@ -184,7 +184,8 @@ pub mod relay {
     pub struct RelayAccepted {
         /// The NEP-413 hash: the id both sides track the intent by.
         pub intent_hash: IntentHash,
-        /// `published`, `queued` (no peer yet) or `duplicate`.
+        /// `published`, `queued` (no peer yet), `duplicate`, or `not_held` (gossiped, but this
+        /// relayer will not settle it: its fee is below the relayer's and its pools are full).
         #[serde(default)]
         pub outcome: String,
     }

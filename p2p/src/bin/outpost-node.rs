@@ -17,7 +17,7 @@ mod native {
     use outpost_p2p::metrics::RelayerMetrics;
     use outpost_p2p::node::{self, Admission, NodeConfig, RateLimit, WsTls};
     use outpost_p2p::relayer::chain::RpcChainClient;
-    use outpost_p2p::relayer::store::Store;
+    use outpost_p2p::relayer::store::{HoldPolicy, Store};
     use outpost_p2p::relayer::{GasConfig, Health, Relayer, RelayerConfig, TGAS};
     use prometheus_client::registry::Registry;
     use std::net::SocketAddr;
@@ -103,6 +103,20 @@ mod native {
         /// Prepaid gas cap of one execute_intents transaction, in TGas.
         #[arg(long, default_value_t = 300)]
         max_batch_tgas: u64,
+        /// The fee (yoctoNEAR, token `near`) an intent must offer to join the relayer's main
+        /// pool; intents offering less wait in a small low-priority pool. 0: every intent is in
+        /// the main pool.
+        #[arg(long, default_value_t = 1)]
+        min_fee_yocto: u128,
+        /// Intents offering less than --min-fee-yocto held at once, at most (more are not kept).
+        #[arg(long, default_value_t = 1_000)]
+        free_pool: usize,
+        /// Pending intents of one signer the relayer holds, at most.
+        #[arg(long, default_value_t = 16)]
+        per_signer: usize,
+        /// Pending intents the relayer holds in all, at most.
+        #[arg(long, default_value_t = 100_000)]
+        max_pending: usize,
     }
 
     /// Reads the identity, or creates one. The file holds libp2p's protobuf encoding.
@@ -191,7 +205,13 @@ mod native {
                 ..GasConfig::default()
             };
             let chain = RpcChainClient::new(&rpc_url, rc.contract.clone(), key.account_id, key.public_key);
-            let store = Arc::new(Store::open(&args.store).map_err(|e| e.to_string())?);
+            let hold = HoldPolicy {
+                min_fee: (args.min_fee_yocto > 0).then_some((outpost_protocol::TokenId::Near, args.min_fee_yocto)),
+                free_pool: args.free_pool,
+                per_signer: args.per_signer,
+                max_pending: args.max_pending,
+            };
+            let store = Arc::new(Store::open_with(&args.store, hold).map_err(|e| e.to_string())?);
             Some((rc, chain, store, RelayerMetrics::register(&mut registry)))
         } else {
             None

@@ -116,6 +116,9 @@ pub struct RelayerConfig {
     pub final_wait: Duration,
     /// How long ended intents are kept (their statuses answered, re-gossiped copies ignored).
     pub done_retention: Duration,
+    /// How long an intent whose signer cannot pay its fee is kept after it arrived (a deposit
+    /// may be landing); then it is released: this relayer keeps what pays it.
+    pub fee_patience: Duration,
 }
 
 /// How often ended intents older than `done_retention` are pruned.
@@ -136,6 +139,7 @@ impl RelayerConfig {
             deadline_margin: Duration::from_secs(60),
             final_wait: Duration::from_secs(60),
             done_retention: Duration::from_secs(3 * 24 * 3600),
+            fee_patience: Duration::from_secs(120),
         }
     }
 }
@@ -316,9 +320,10 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                     while let Ok((h, s)) = intake.try_recv() {
                         items.push((h, (*s).clone()));
                     }
-                    let store = store.clone();
+                    let writer_store = store.clone();
                     // redb commits fsync: keep them off the async workers.
                     let added = tokio::task::spawn_blocking(move || {
+                        let store = writer_store;
                         let added = store.add_pending(&items, now_ns());
                         (added, store.active_count())
                     })
@@ -328,6 +333,9 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                     tracing::debug!(added, "intents queued for settlement");
                     if let (Some(m), Ok(n)) = (&metrics, active) {
                         m.pending.set(n as i64);
+                        for (reason, count) in store.refused() {
+                            m.refused.get_or_create(&vec![("reason".into(), reason.into())]).set(count as i64);
+                        }
                     }
                     arrived.notify_one();
                 }
@@ -673,8 +681,18 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                 Ok(1)
             }
             Verdict::NotNow(waiting) => {
-                let deferrals = self.store.record(&hash)?.map_or(0, |r| r.deferrals);
-                self.defer(hash, deferrals, waiting)?;
+                let record = self.store.record(&hash)?;
+                // The contract charges the fee before the actions, naming it: a signer that
+                // still cannot pay it after `fee_patience` is not worth holding.
+                let unpaid = waiting.code == ErrorCode::InsufficientBalance.as_str() && waiting.detail.starts_with("fee:");
+                let patience = self.config.fee_patience.as_nanos() as u64;
+                if unpaid && record.as_ref().is_some_and(|r| now_ns().saturating_sub(r.received_ns) > patience) {
+                    tracing::debug!(%hash, "released: its signer cannot pay its fee");
+                    self.store.release(&hash)?;
+                    self.count_intent("released");
+                    return Ok(0);
+                }
+                self.defer(hash, record.map_or(0, |r| r.deferrals), waiting)?;
                 Ok(0)
             }
         }

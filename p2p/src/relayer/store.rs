@@ -8,7 +8,7 @@
 //! reads only the records it batches. Ended intents are kept `done` for a while (so statuses can
 //! be asked for and re-gossiped copies are not taken again), then pruned.
 
-use outpost_protocol::{IntentHash, SignedIntent};
+use outpost_protocol::{IntentHash, SignedIntent, TokenId};
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -77,23 +77,111 @@ fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
+/// What this relayer agrees to hold (DESIGN.md §6: relayers keep what pays them). Gossip admits
+/// any well-signed intent, including floods from fresh zero-balance keys, so a relayer bounds its
+/// store: intents that offer less than its fee go to a small low-priority pool, and no signer
+/// holds more than a few places. The signer's ability to pay is what `simulate_intents` (a view)
+/// says; an intent whose fee cannot be paid waits a little (a deposit may be landing) and is then
+/// released (see `RelayerConfig::fee_patience`).
+#[derive(Clone, Debug)]
+pub struct HoldPolicy {
+    /// The fee an intent must offer to join the main pool: a token and its least amount.
+    /// `None`: every intent is in the main pool.
+    pub min_fee: Option<(TokenId, u128)>,
+    /// Intents offering less (or nothing) held at once, at most; batched after paying ones.
+    pub free_pool: usize,
+    /// Pending intents of one signer, at most.
+    pub per_signer: usize,
+    /// Pending intents in all, at most.
+    pub max_pending: usize,
+}
+
+impl Default for HoldPolicy {
+    fn default() -> Self {
+        HoldPolicy { min_fee: Some((TokenId::Near, 1)), free_pool: 1_000, per_signer: 16, max_pending: 100_000 }
+    }
+}
+
+impl HoldPolicy {
+    /// No bounds (tests of other behaviour).
+    pub fn unbounded() -> Self {
+        HoldPolicy { min_fee: None, free_pool: usize::MAX, per_signer: usize::MAX, max_pending: usize::MAX }
+    }
+
+    fn pays(&self, intent: Option<&outpost_protocol::Intent>) -> bool {
+        match (&self.min_fee, intent.and_then(|i| i.fee.as_ref())) {
+            (None, _) => true,
+            (Some((token, least)), Some(fee)) => fee.token == *token && fee.amount.0 >= *least,
+            (Some(_), None) => false,
+        }
+    }
+}
+
 /// What a round needs to know of an active intent without reading its record.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Meta {
     received_ns: u64,
     not_before_ns: u64,
     /// `u64::MAX` when the message does not decode (simulation will say why).
     deadline_ns: u64,
     pending: bool,
+    signer: String,
+    /// In the low-priority pool: it offers less than the relayer's fee.
+    free: bool,
 }
 
 impl Meta {
-    fn of(record: &Record) -> Meta {
+    fn of(record: &Record, policy: &HoldPolicy) -> Meta {
+        let intent = outpost_protocol::validate::decode_intent(&record.signed.message).ok();
         Meta {
             received_ns: record.received_ns,
             not_before_ns: record.not_before_ns,
-            deadline_ns: outpost_protocol::validate::decode_intent(&record.signed.message).map_or(u64::MAX, |i| i.deadline.0),
+            deadline_ns: intent.as_ref().map_or(u64::MAX, |i| i.deadline.0),
             pending: record.state == State::Pending,
+            signer: intent.as_ref().map(|i| i.signer_id.to_string()).unwrap_or_default(),
+            free: !policy.pays(intent.as_ref()),
+        }
+    }
+}
+
+/// The in-memory index: active intents, and the counts admission bounds.
+#[derive(Default)]
+struct Index {
+    metas: std::collections::HashMap<IntentHash, Meta>,
+    per_signer: std::collections::HashMap<String, usize>,
+    free: usize,
+}
+
+impl Index {
+    fn insert(&mut self, hash: IntentHash, meta: Meta) {
+        self.remove(&hash);
+        *self.per_signer.entry(meta.signer.clone()).or_default() += 1;
+        self.free += usize::from(meta.free);
+        self.metas.insert(hash, meta);
+    }
+
+    fn remove(&mut self, hash: &IntentHash) {
+        if let Some(old) = self.metas.remove(hash) {
+            self.free -= usize::from(old.free);
+            if let Some(n) = self.per_signer.get_mut(&old.signer) {
+                *n -= 1;
+                if *n == 0 {
+                    self.per_signer.remove(&old.signer);
+                }
+            }
+        }
+    }
+
+    /// Why `meta` may not join, if it may not.
+    fn refuses(&self, meta: &Meta, policy: &HoldPolicy) -> Option<&'static str> {
+        if self.metas.len() >= policy.max_pending {
+            Some("full")
+        } else if self.per_signer.get(&meta.signer).copied().unwrap_or(0) >= policy.per_signer {
+            Some("per_signer")
+        } else if meta.free && self.free >= policy.free_pool {
+            Some("free_pool_full")
+        } else {
+            None
         }
     }
 }
@@ -109,28 +197,58 @@ struct Done {
 
 pub struct Store {
     db: Database,
-    index: std::sync::Mutex<std::collections::HashMap<IntentHash, Meta>>,
+    index: std::sync::Mutex<Index>,
+    policy: HoldPolicy,
+    /// Intents refused by admission since start, by reason.
+    refused: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 impl Store {
+    /// Opens (or creates) the store with the default [`HoldPolicy`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, HoldPolicy::default())
+    }
+
+    pub fn open_with(path: &Path, policy: HoldPolicy) -> Result<Store, StoreError> {
         let db = Database::create(path).map_err(err)?;
         // Create the tables once so readers never see them missing.
         let tx = db.begin_write().map_err(err)?;
         tx.open_table(ACTIVE).map_err(err)?;
         tx.open_table(DONE).map_err(err)?;
         tx.commit().map_err(err)?;
-        let store = Store { db, index: Default::default() };
-        let index = store.active()?.into_iter().map(|(h, r)| (h, Meta::of(&r))).collect();
+        let store = Store { db, index: Default::default(), policy, refused: Default::default() };
+        let mut index = Index::default();
+        for (h, r) in store.active()? {
+            index.insert(h, Meta::of(&r, &store.policy));
+        }
         *store.index.lock().expect("index") = index;
         Ok(store)
     }
 
-    /// Adds new intents as pending, skipping ones already known. Returns how many were new.
+    /// Intents refused by admission since start, by reason (`full`, `per_signer`,
+    /// `free_pool_full`).
+    pub fn refused(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.refused.lock().expect("refused").clone()
+    }
+
+    /// Stops holding an active intent (not an ending: the chain said nothing); returns whether
+    /// it was held.
+    pub fn release(&self, hash: &IntentHash) -> Result<bool, StoreError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        let removed = tx.open_table(ACTIVE).map_err(err)?.remove(hash.0.as_slice()).map_err(err)?.is_some();
+        tx.commit().map_err(err)?;
+        self.index.lock().expect("index").remove(hash);
+        Ok(removed)
+    }
+
+    /// Adds new intents as pending, skipping ones already known and those [`HoldPolicy`]
+    /// refuses. Returns how many were added.
     pub fn add_pending(&self, intents: &[(IntentHash, SignedIntent)], now_ns: u64) -> Result<usize, StoreError> {
         let tx = self.db.begin_write().map_err(err)?;
         let mut added = 0;
         let mut metas = Vec::new();
+        // Held for the whole write, so concurrent writers cannot both take the last places.
+        let mut index = self.index.lock().expect("index");
         {
             let mut active = tx.open_table(ACTIVE).map_err(err)?;
             let done = tx.open_table(DONE).map_err(err)?;
@@ -147,32 +265,44 @@ impl Store {
                     deferrals: 0,
                     waiting_for: None,
                 };
+                let meta = Meta::of(&record, &self.policy);
+                if let Some(reason) = index.refuses(&meta, &self.policy) {
+                    *self.refused.lock().expect("refused").entry(reason).or_default() += 1;
+                    continue;
+                }
                 active.insert(hash.0.as_slice(), serde_json::to_vec(&record).map_err(err)?.as_slice()).map_err(err)?;
-                metas.push((*hash, Meta::of(&record)));
+                index.insert(*hash, meta.clone());
+                metas.push(*hash);
                 added += 1;
             }
         }
-        tx.commit().map_err(err)?;
-        self.index.lock().expect("index").extend(metas);
+        if let Err(e) = tx.commit() {
+            for hash in &metas {
+                index.remove(hash);
+            }
+            return Err(err(e));
+        }
         Ok(added)
     }
 
     /// Active intents whose deadline is before `now_ns`.
     pub fn expired(&self, now_ns: u64) -> Vec<IntentHash> {
         let index = self.index.lock().expect("index");
-        index.iter().filter(|(_, m)| m.pending && m.deadline_ns < now_ns).map(|(h, _)| *h).collect()
+        index.metas.iter().filter(|(_, m)| m.pending && m.deadline_ns < now_ns).map(|(h, _)| *h).collect()
     }
 
     /// Up to `limit` pending intents due for a batch at `now_ns`, oldest first: not waiting out
     /// a back-off, and with a deadline no earlier than `earliest_deadline_ns`. Reads only their
     /// records.
     pub fn due(&self, now_ns: u64, earliest_deadline_ns: u64, limit: usize) -> Result<Vec<(IntentHash, Record)>, StoreError> {
-        let mut due: Vec<(u64, IntentHash)> = {
+        // Paying intents first, each class oldest first.
+        let mut due: Vec<(bool, u64, IntentHash)> = {
             let index = self.index.lock().expect("index");
             index
+                .metas
                 .iter()
                 .filter(|(_, m)| m.pending && m.not_before_ns <= now_ns && m.deadline_ns >= earliest_deadline_ns)
-                .map(|(h, m)| (m.received_ns, *h))
+                .map(|(h, m)| (m.free, m.received_ns, *h))
                 .collect()
         };
         due.sort_unstable();
@@ -180,7 +310,7 @@ impl Store {
         let tx = self.db.begin_read().map_err(err)?;
         let table = tx.open_table(ACTIVE).map_err(err)?;
         let mut out = Vec::with_capacity(due.len());
-        for (_, hash) in due {
+        for (_, _, hash) in due {
             if let Some(v) = table.get(hash.0.as_slice()).map_err(err)? {
                 out.push((hash, serde_json::from_slice(v.value()).map_err(err)?));
             }
@@ -190,7 +320,7 @@ impl Store {
 
     /// Active intents sent in a transaction not known final, with their records.
     pub fn submitted(&self) -> Result<Vec<(IntentHash, Record)>, StoreError> {
-        let hashes: Vec<IntentHash> = self.index.lock().expect("index").iter().filter(|(_, m)| !m.pending).map(|(h, _)| *h).collect();
+        let hashes: Vec<IntentHash> = self.index.lock().expect("index").metas.iter().filter(|(_, m)| !m.pending).map(|(h, _)| *h).collect();
         let mut out = Vec::with_capacity(hashes.len());
         for hash in hashes {
             if let Some(record) = self.record(&hash)? {
@@ -272,11 +402,14 @@ impl Store {
                     ..record
                 };
                 active.insert(key, serde_json::to_vec(&record).map_err(err)?.as_slice()).map_err(err)?;
-                metas.push((*hash, Meta::of(&record)));
+                metas.push((*hash, Meta::of(&record, &self.policy)));
             }
         }
         tx.commit().map_err(err)?;
-        self.index.lock().expect("index").extend(metas);
+        let mut index = self.index.lock().expect("index");
+        for (hash, meta) in metas {
+            index.insert(hash, meta);
+        }
         Ok(())
     }
 
@@ -285,11 +418,11 @@ impl Store {
     }
 
     pub fn pending_count(&self) -> Result<usize, StoreError> {
-        Ok(self.index.lock().expect("index").values().filter(|m| m.pending).count())
+        Ok(self.index.lock().expect("index").metas.values().filter(|m| m.pending).count())
     }
 
     pub fn active_count(&self) -> Result<u64, StoreError> {
-        Ok(self.index.lock().expect("index").len() as u64)
+        Ok(self.index.lock().expect("index").metas.len() as u64)
     }
 
     /// The state of an intent this relayer knows, if any.
@@ -330,7 +463,7 @@ impl Store {
                     _ => {
                         let record = Record { state: state.clone(), attempts: record.attempts + u32::from(*bump), ..record };
                         active.insert(key, serde_json::to_vec(&record).map_err(err)?.as_slice()).map_err(err)?;
-                        metas.push((*hash, Meta::of(&record)));
+                        metas.push((*hash, Meta::of(&record, &self.policy)));
                     }
                 }
             }
@@ -340,7 +473,9 @@ impl Store {
         for hash in ended {
             index.remove(&hash);
         }
-        index.extend(metas);
+        for (hash, meta) in metas {
+            index.insert(hash, meta);
+        }
         Ok(())
     }
 }
@@ -376,6 +511,40 @@ mod tests {
         assert_eq!(store.state(&c.0).unwrap(), Some(State::Executed { tx_hash: Some("T2".into()) }));
         assert_eq!(store.active_count().unwrap(), 2);
         assert_eq!(store.add_pending(&[c.clone()], 300).unwrap(), 0, "ended intents are not taken again");
+    }
+
+    #[test]
+    fn the_hold_policy_bounds_the_free_pool_and_each_signer_and_batches_payers_first() {
+        use outpost_protocol::{Action, Amount, Deadline, Fee, Intent, Nonce, SecretKey};
+        let intent = |seed: u8, n: u8, fee: Option<u128>| {
+            let key = SecretKey::from_seed([seed; 32]);
+            let deadline = crate::validate::now_ns() + 3_600_000_000_000;
+            let intent = Intent {
+                signer_id: key.public_key().implicit_account_id(),
+                deadline: Deadline(deadline),
+                actions: vec![Action::Transfer { token: TokenId::Near, amount: Amount(1), receiver_id: "bob.test.near".parse().unwrap() , memo: None }],
+                fee: fee.map(|a| Fee { token: TokenId::Near, amount: Amount(a) }),
+            };
+            let s = key.sign_intent(&intent, Nonce::new(deadline, [n; 24]), crate::testkit::CONTRACT);
+            (Payload::of(&s).hash(&DalekCrypto), s)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let policy = HoldPolicy { min_fee: Some((TokenId::Near, 5)), free_pool: 3, per_signer: 2, max_pending: 100 };
+        let store = Store::open_with(&dir.path().join("relayer.redb"), policy).unwrap();
+        // Four unpaid (one below the fee) from four signers: the pool holds three.
+        let free: Vec<_> = vec![intent(1, 0, None), intent(2, 0, Some(4)), intent(3, 0, None), intent(4, 0, None)];
+        assert_eq!(store.add_pending(&free, 100).unwrap(), 3);
+        // One signer paying: two places, however much it sends.
+        let paid: Vec<_> = (0..5).map(|n| intent(9, n, Some(5))).collect();
+        assert_eq!(store.add_pending(&paid, 200).unwrap(), 2);
+        assert_eq!(store.refused(), [("free_pool_full", 1), ("per_signer", 3)].into_iter().collect());
+        // Payers go first, though they came later.
+        let now = crate::validate::now_ns();
+        let due: Vec<IntentHash> = store.due(now, now, 10).unwrap().into_iter().map(|(h, _)| h).collect();
+        assert_eq!(&due[..2], &[paid[0].0, paid[1].0]);
+        // A place freed is a place again.
+        assert!(store.release(&paid[0].0).unwrap());
+        assert_eq!(store.add_pending(&paid[2..3], 300).unwrap(), 1);
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub struct Chain {
     pub poison: HashSet<IntentHash>,
     /// Transactions the node dropped (hashes), in order.
     pub dropped: Vec<CryptoHash>,
+    /// Signers with no balance at all: every intent of theirs fails simulation and execution
+    /// with INSUFFICIENT_BALANCE (a flood from fresh keys).
+    pub broke: HashSet<String>,
     /// Fail only when executed (the state changed after the simulation).
     pub fail_execution: HashSet<IntentHash>,
     pub used: HashSet<IntentHash>,
@@ -119,7 +122,7 @@ fn simulate(chain: &Chain, signed: &[SignedIntent]) -> SimulationReport {
             ItemResult::Failed { code: "NONCE_USED".into(), detail: "already used".into() }
         } else if let Some(code) = chain.reject.get(&h) {
             ItemResult::Failed { code: (*code).into(), detail: "rejected by the mock".into() }
-        } else if chain.fail_simulation.contains(&h) {
+        } else if chain.fail_simulation.contains(&h) || chain.broke.contains(&nonce_key(s).0) {
             ItemResult::Failed { code: "INSUFFICIENT_BALANCE".into(), detail: "the balance is too low".into() }
         } else {
             ok += 1;
