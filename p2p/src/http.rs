@@ -61,6 +61,7 @@ async fn post_intent(State(state): State<ApiState>, body: Bytes) -> Response {
             (StatusCode::ACCEPTED, Json(RelayAccepted { intent_hash: hash, outcome: outcome.into() })).into_response()
         }
         Err(NodeError::Invalid(e)) => error(StatusCode::BAD_REQUEST, &e),
+        Err(NodeError::Busy(detail)) => (StatusCode::TOO_MANY_REQUESTS, Json(RelayRefusal { code: "SIGNER_RATE_LIMITED".into(), detail })).into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(RelayRefusal { code: "UNAVAILABLE".into(), detail: e.to_string() })).into_response(),
     }
 }

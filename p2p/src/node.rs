@@ -195,6 +195,8 @@ pub enum NodeError {
     Dial(String),
     Publish(String),
     Invalid(IntentError),
+    /// Valid, but not taken now (its signer's budget is spent): try again later.
+    Busy(String),
     Stopped,
 }
 
@@ -206,6 +208,7 @@ impl std::fmt::Display for NodeError {
             NodeError::Dial(e) => write!(f, "dialing: {e}"),
             NodeError::Publish(e) => write!(f, "publishing: {e}"),
             NodeError::Invalid(e) => write!(f, "invalid intent: {e}"),
+            NodeError::Busy(e) => write!(f, "not now: {e}"),
             NodeError::Stopped => f.write_str("the node has stopped"),
         }
     }
@@ -659,6 +662,9 @@ impl Node {
         let signed = match self.validator.check_intent(signed, now_ns()) {
             Verdict::Accept(Accepted::Intent { signed, .. }) => Arc::new(*signed),
             Verdict::Ignore(IgnoreReason::Duplicate) => return Ok((hash, PublishOutcome::Duplicate)),
+            Verdict::Ignore(IgnoreReason::SignerRateLimited) => {
+                return Err(NodeError::Busy("the signer published more intents than its budget; try again in a few seconds".into()))
+            }
             Verdict::Ignore(reason) => {
                 return Err(NodeError::Invalid(IntentError::new(
                     outpost_protocol::ErrorCode::DeadlineExpired,

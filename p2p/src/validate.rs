@@ -5,6 +5,7 @@
 use outpost_protocol::gossip::{GossipMessage, IntentStatus};
 use outpost_protocol::nep413::Payload;
 use outpost_protocol::{verify_signed_intent, Crypto, DalekCrypto, ErrorCode, IntentError, IntentHash};
+use crate::ratelimit::{RateLimit, TokenBucket};
 use outpost_protocol::error::Retry;
 use outpost_protocol::{SignedIntent, VerifiedIntent};
 use std::collections::{HashSet, VecDeque};
@@ -14,6 +15,11 @@ use std::collections::{HashSet, VecDeque};
 pub const DEFAULT_EXPIRY_GRACE_NS: u64 = 30_000_000_000;
 /// Intent hashes remembered for duplicate detection (FIFO). About 40 bytes each.
 pub const DEFAULT_SEEN_CAPACITY: usize = 200_000;
+/// Intents one signer may publish through a node: a burst of 50, then 5 per second. Peer ids and
+/// connections are cheap, signers' keys too, but each key's intents are bounded here.
+pub const DEFAULT_SIGNER_LIMIT: RateLimit = RateLimit { per_second: 5.0, burst: 50.0 };
+/// Signers tracked before buckets that refilled are forgotten (a full bucket equals a new one).
+const SIGNER_BUCKETS: usize = 100_000;
 
 /// The verdict on one gossip message, mapped onto gossipsub's `MessageAcceptance` by the node.
 #[derive(Debug)]
@@ -44,6 +50,9 @@ pub enum IgnoreReason {
     UnknownIntent,
     /// This node already forwarded a report of this kind for this intent.
     DuplicateStatus,
+    /// The signer published more intents than its budget allows (checked after the signature,
+    /// so nobody can spend another signer's budget).
+    SignerRateLimited,
 }
 
 impl IgnoreReason {
@@ -54,6 +63,7 @@ impl IgnoreReason {
             IgnoreReason::RateLimited => "rate_limited",
             IgnoreReason::UnknownIntent => "unknown_intent",
             IgnoreReason::DuplicateStatus => "duplicate_status",
+            IgnoreReason::SignerRateLimited => "signer_rate_limited",
         }
     }
 }
@@ -103,6 +113,8 @@ pub struct Validator {
     /// (intent, kind of report) already forwarded: at most one `executed` and one `failed` each.
     reported: SeenSet,
     expiry_grace_ns: u64,
+    signer_limit: RateLimit,
+    signers: std::collections::HashMap<outpost_protocol::AccountId, TokenBucket>,
 }
 
 impl Validator {
@@ -113,12 +125,28 @@ impl Validator {
             seen: SeenSet::new(DEFAULT_SEEN_CAPACITY),
             reported: SeenSet::new(DEFAULT_SEEN_CAPACITY),
             expiry_grace_ns: DEFAULT_EXPIRY_GRACE_NS,
+            signer_limit: DEFAULT_SIGNER_LIMIT,
+            signers: Default::default(),
         }
     }
 
     pub fn with_seen_capacity(mut self, capacity: usize) -> Self {
         self.seen = SeenSet::new(capacity);
         self
+    }
+
+    pub fn with_signer_limit(mut self, limit: RateLimit) -> Self {
+        self.signer_limit = limit;
+        self
+    }
+
+    /// Takes one of `signer`'s intent tokens; false when its budget is spent.
+    fn signer_may_publish(&mut self, signer: &outpost_protocol::AccountId, now_ns: u64) -> bool {
+        let (limit, now_s) = (self.signer_limit, now_ns as f64 / 1e9);
+        if self.signers.len() >= SIGNER_BUCKETS {
+            self.signers.retain(|_, b| !b.is_full(limit, now_s));
+        }
+        self.signers.entry(signer.clone()).or_insert_with(|| TokenBucket::full(limit, now_s)).take(limit, now_s)
     }
 
     pub fn with_expiry_grace_ns(mut self, grace: u64) -> Self {
@@ -205,6 +233,9 @@ impl Validator {
             return Verdict::Ignore(IgnoreReason::Duplicate);
         }
         match verify_signed_intent(crypto, &signed, &self.recipient, now_ns) {
+            // Over budget: not remembered as seen, so the same intent is taken once the signer's
+            // budget refills.
+            Ok(verified) if !self.signer_may_publish(&verified.intent.signer_id, now_ns) => Verdict::Ignore(IgnoreReason::SignerRateLimited),
             Ok(verified) => {
                 self.seen.insert(verified.hash);
                 Verdict::Accept(Accepted::Intent { signed: Box::new(signed), verified: Box::new(verified) })
@@ -314,6 +345,24 @@ pub fn now_ns() -> u64 {
 mod tests {
     use super::*;
     use crate::testkit::*;
+
+    #[test]
+    fn each_signer_publishes_within_its_budget_and_forgeries_cannot_spend_it() {
+        let mut v = Validator::new(CONTRACT).with_signer_limit(RateLimit { per_second: 1.0, burst: 3.0 });
+        let now = now_ns();
+        // testkit: intents n and n + 200 share a signer.
+        let same: Vec<SignedIntent> = (0..5).map(|i| valid_intent(7 + 200 * i)).collect();
+        // Forgeries in the signer's name cost it nothing.
+        for s in &same {
+            assert!(matches!(v.check_intent(forge(s), now), Verdict::Reject(_)));
+        }
+        let verdicts: Vec<_> = same.iter().map(|s| v.check_intent(s.clone(), now)).collect();
+        assert_eq!(verdicts.iter().filter(|v| matches!(v, Verdict::Accept(_))).count(), 3);
+        assert!(matches!(verdicts[3], Verdict::Ignore(IgnoreReason::SignerRateLimited)));
+        // Another signer is unaffected; the limited intent is taken once the budget refills.
+        assert!(matches!(v.check_intent(valid_intent(8), now), Verdict::Accept(_)));
+        assert!(matches!(v.check_intent(same[3].clone(), now + 1_500_000_000), Verdict::Accept(_)));
+    }
 
     #[test]
     fn status_reports_are_bounded_and_plausible() {

@@ -40,6 +40,17 @@ fn signed(seed: u32, n: u32, fee: Option<Fee>) -> SignedIntent {
     key.sign_intent(&intent, Nonce::new(deadline, random), CONTRACT)
 }
 
+/// CPU seconds this process used (user + system), from /proc (clock ticks of 1/100 s).
+fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+            Some((rest.get(11)?.parse::<f64>().ok()? + rest.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -68,7 +79,7 @@ async fn a_flood_of_useless_intents_stays_bounded_and_honest_ones_still_settle()
     let (intake, rx) = tokio::sync::mpsc::channel(10_000);
     let task = tokio::spawn(relayer.run(rx));
 
-    let rss_before = rss_kib();
+    let (rss_before, cpu_before) = (rss_kib(), cpu_s());
     let started = Instant::now();
     let fee = Some(Fee { token: TokenId::Near, amount: Amount(10) });
     let mut honest = Vec::new();
@@ -110,13 +121,13 @@ async fn a_flood_of_useless_intents_stays_bounded_and_honest_ones_still_settle()
     while store.active_count().unwrap() + store.refused().values().sum::<u64>() < flood && Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let rss_after = rss_kib();
+    let (rss_after, cpu) = (rss_kib(), cpu_s() - cpu_before);
     let refused: u64 = store.refused().values().sum();
     let held = store.active_count().unwrap();
     let file = std::fs::metadata(&path).unwrap().len();
     println!(
         "flood: {flood} useless intents + {HONEST} honest fed in {:.1} s ({:.0}/s); held {held}, refused {refused} ({:?}); \
-         store file {:.1} MiB; RSS {:.0} -> {:.0} MiB; honest {HONEST}/{HONEST} executed within {:.1} s of arriving",
+         store file {:.1} MiB; RSS {:.0} -> {:.0} MiB; CPU {cpu:.1} s (test signing included); honest {HONEST}/{HONEST} executed within {:.1} s of arriving",
         fed.as_secs_f64(),
         (flood + u64::from(HONEST)) as f64 / fed.as_secs_f64(),
         store.refused(),
