@@ -75,7 +75,7 @@ function nep413Hash({ message, nonce, recipient, callbackUrl }) {
 }
 
 /** A transfer intent from the key's implicit account, signed as a wallet signs (NEP-413). */
-async function signedIntent(keyPair, n) {
+async function signedIntent(keyPair, n, { walletSignature = false } = {}) {
   const publicKey = keyPair.getPublicKey();
   const signerId = Buffer.from(publicKey.data).toString('hex');
   const deadline = (BigInt(Date.now()) * 1_000_000n + 3600n * 1_000_000_000n).toString();
@@ -83,11 +83,15 @@ async function signedIntent(keyPair, n) {
     signer_id: signerId, deadline,
     actions: [{ type: 'transfer', token: 'near', amount: String(1000 + n), receiver_id: 'bob.test.near' }],
   });
+  // A v2 nonce: bytes 0..8 are its expiry (ns, little-endian), here the deadline; the rest random.
   const nonce = createHash('sha256').update(`interop-nonce-${n}-${Date.now()}`).digest();
+  nonce.writeBigUInt64LE(BigInt(deadline), 0);
   const signed = await new KeyPairSigner(keyPair).signNep413Message(signerId, { message, recipient: CONTRACT, nonce });
   const intent = {
     message, nonce: nonce.toString('base64'), recipient: CONTRACT,
-    public_key: publicKey.toString(), signature: `ed25519:${base58(signed.signature)}`,
+    // Wallets' signMessage returns the signature in base64; near-api-js tools write ed25519:<base58>.
+    public_key: publicKey.toString(),
+    signature: walletSignature ? Buffer.from(signed.signature).toString('base64') : `ed25519:${base58(signed.signature)}`,
   };
   return { intent, hash: base58(nep413Hash({ message, nonce, recipient: CONTRACT })) };
 }
@@ -130,13 +134,13 @@ try {
 
   // JS -> rust: a wallet-signed intent, validated and held by the node.
   const keyPair = KeyPair.fromRandom('ed25519');
-  const first = await signedIntent(keyPair, 1);
+  const first = await signedIntent(keyPair, 1, { walletSignature: true });
   await js.services.pubsub.publish(INTENTS, gossip(first.intent));
   const seen = await until('the node to hold the JS intent', async () => {
     const r = await fetch(`http://127.0.0.1:${httpPort}/intents/${first.hash}`);
     return r.status === 200 ? r.json() : null;
   });
-  check(seen.status === 'pending', `outpost-node validated the near-api-js-signed intent from js-libp2p (${first.hash})`);
+  check(seen.status === 'pending', `outpost-node validated the near-api-js-signed intent from js-libp2p, its signature in base64 as wallets return it (${first.hash})`);
 
   // A forgery (one signature byte changed) is rejected: the node really checks.
   const forged = await signedIntent(keyPair, 2);

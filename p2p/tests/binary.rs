@@ -154,15 +154,21 @@ fn key_file(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// `outpost-node` flags for relayer mode on the mock chain at `url`, its files in `dir`.
+fn relayer_args(dir: &Path, url: &str) -> Vec<String> {
+    let key = key_file(dir);
+    let store = dir.join("relayer.redb");
+    ["--relayer", "--rpc-url", url, "--relayer-key-file", key.to_str().unwrap(), "--store", store.to_str().unwrap()].map(String::from).to_vec()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relayer_killed_with_sigkill_loses_nothing() {
     let chain = new_chain();
     chain.lock().unwrap().down = true;
     let url = mock_rpc(chain.clone()).await;
     let dir = tempfile::tempdir().unwrap();
-    let key = key_file(dir.path());
-    let store = dir.path().join("relayer.redb");
-    let args = ["--relayer", "--rpc-url", &url, "--relayer-key-file", key.to_str().unwrap(), "--store", store.to_str().unwrap()];
+    let args = relayer_args(dir.path(), &url);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let port = free_port();
     let (mut relayer, _) = start(dir.path(), port, &args);
 
@@ -208,9 +214,8 @@ async fn a_refused_relayer_key_shows_on_health_statuses_and_metrics() {
     chain.lock().unwrap().refuse_key = true;
     let url = mock_rpc(chain.clone()).await;
     let dir = tempfile::tempdir().unwrap();
-    let key = key_file(dir.path());
-    let store = dir.path().join("relayer.redb");
-    let args = ["--relayer", "--rpc-url", &url, "--relayer-key-file", key.to_str().unwrap(), "--store", store.to_str().unwrap()];
+    let args = relayer_args(dir.path(), &url);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let port = free_port();
     let (mut relayer, _) = start(dir.path(), port, &args);
     let (status, body) = http(port, "GET", "/health", "").await;

@@ -8,10 +8,7 @@
 mod mock_rpc;
 
 use mock_rpc::*;
-use near_primitives::types::AccountId;
-use outpost_p2p::relayer::chain::RpcChainClient;
 use outpost_p2p::relayer::store::{HoldPolicy, Store};
-use outpost_p2p::relayer::{Relayer, RelayerConfig, RetryConfig, StatusLog};
 use outpost_p2p::testkit::CONTRACT;
 use outpost_p2p::validate::now_ns;
 use outpost_protocol::gossip::IntentStatus;
@@ -66,16 +63,7 @@ async fn a_flood_of_useless_intents_stays_bounded_and_honest_ones_still_settle()
     let path = dir.path().join("relayer.redb");
     let policy = HoldPolicy::default();
     let store = Arc::new(Store::open_with(&path, policy.clone()).unwrap());
-    let key = relayer_key();
-    let signer: AccountId = RELAYER.parse().unwrap();
-    let contract: AccountId = CONTRACT.parse().unwrap();
-    let mut config = RelayerConfig::new(signer.clone(), key.clone(), contract.clone());
-    config.retry = RetryConfig { attempts: 4, initial_backoff: Duration::from_millis(10), max_backoff: Duration::from_millis(50) };
-    config.batch_delay = Duration::from_millis(20);
-    config.status_poll = Duration::from_millis(10);
-    config.deadline_margin = Duration::ZERO;
-    let log = StatusLog::default();
-    let relayer = Relayer::new(config, RpcChainClient::new(&url, contract, signer, key.public_key()), store.clone(), log.clone());
+    let (relayer, log) = test_relayer(&url, store.clone());
     let (intake, rx) = tokio::sync::mpsc::channel(10_000);
     let task = tokio::spawn(relayer.run(rx));
 

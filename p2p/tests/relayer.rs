@@ -13,10 +13,9 @@
 mod mock_rpc;
 
 use mock_rpc::*;
-use near_primitives::types::AccountId;
 use outpost_p2p::relayer::chain::RpcChainClient;
 use outpost_p2p::relayer::store::{State as IntentState, Store};
-use outpost_p2p::relayer::{GasConfig, Relayer, RelayerConfig, RetryConfig, StatusLog, TGAS};
+use outpost_p2p::relayer::{GasConfig, Relayer, StatusLog, TGAS};
 use outpost_p2p::testkit::{intent_for, swap_offer, swap_pair, valid_intent, withdraw_intent, CONTRACT};
 use outpost_protocol::gossip::IntentStatus;
 use outpost_protocol::{IntentHash, SignedIntent};
@@ -26,20 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn relayer(url: &str, store: Arc<Store>) -> (Relayer<RpcChainClient, StatusLog>, StatusLog) {
-    let key = relayer_key();
-    let signer: AccountId = RELAYER.parse().unwrap();
-    let contract: AccountId = CONTRACT.parse().unwrap();
-    let mut config = RelayerConfig::new(signer.clone(), key.clone(), contract.clone());
-    config.retry = RetryConfig { attempts: 4, initial_backoff: Duration::from_millis(10), max_backoff: Duration::from_millis(50) };
-    config.batch_delay = Duration::from_millis(20);
-    config.status_poll = Duration::from_millis(10);
-    config.recheck = (Duration::from_millis(40), Duration::from_millis(160));
-    config.halt_backoff = (Duration::from_millis(150), Duration::from_millis(600));
-    config.final_wait = Duration::from_millis(150);
-    config.deadline_margin = Duration::ZERO;
-    let chain = RpcChainClient::new(url, contract, signer, key.public_key());
-    let log = StatusLog::default();
-    (Relayer::new(config, chain, store, log.clone()), log)
+    test_relayer(url, store)
 }
 
 async fn setup() -> (Shared, String, tempfile::TempDir, Arc<Store>) {

@@ -531,14 +531,16 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         let due = self.take_due(now, &mut settled).await?;
         // Swap offers settle only with their counterparts: matched pairs join the batch, the
         // rest wait aside (with back-off) instead of holding the batch's front.
-        let (swaps, mut candidates): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, r)| is_swap(&r.signed));
+        let swaps: Vec<_> = due.iter().filter(|(_, r)| is_swap(&r.signed)).cloned().collect();
         let (matched, unmatched) = match_swaps(swaps);
-        for (hash, record) in unmatched {
+        for (hash, record) in &unmatched {
             let waiting = why(ErrorCode::DiffNotBalanced, "no matching swap offer yet");
-            self.defer(hash, record.deferrals, waiting)?;
+            self.defer(*hash, record.deferrals, waiting)?;
         }
-        candidates.extend(matched);
-        candidates.sort_by_key(|(_, r)| r.received_ns);
+        // The store's order stands (paying intents first, then the low-priority pool, each oldest
+        // first); unmatched offers are left out.
+        let matched: std::collections::HashSet<IntentHash> = matched.into_iter().map(|(h, _)| h).collect();
+        let mut candidates: Vec<_> = due.into_iter().filter(|(h, r)| !is_swap(&r.signed) || matched.contains(h)).collect();
         if !self.suspects.is_empty() {
             let suspects: Vec<_> = candidates.iter().filter(|(h, _)| self.suspects.contains(h)).cloned().collect();
             if suspects.is_empty() {

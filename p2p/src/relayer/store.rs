@@ -77,6 +77,11 @@ fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
+/// An active record as stored, when there is one.
+fn read_record(table: &impl ReadableTable<&'static [u8], &'static [u8]>, key: &[u8]) -> Result<Option<Record>, StoreError> {
+    table.get(key).map_err(err)?.map(|v| serde_json::from_slice(v.value()).map_err(err)).transpose()
+}
+
 /// What this relayer agrees to hold (DESIGN.md §6: relayers keep what pays them). Gossip admits
 /// any well-signed intent, including floods from fresh zero-balance keys, so a relayer bounds its
 /// store: intents that offer less than its fee go to a small low-priority pool, and no signer
@@ -390,10 +395,7 @@ impl Store {
             let mut active = tx.open_table(ACTIVE).map_err(err)?;
             for (hash, not_before_ns, waiting) in items {
                 let key = hash.0.as_slice();
-                let record = match active.get(key).map_err(err)? {
-                    Some(v) => serde_json::from_slice::<Record>(v.value()).map_err(err)?,
-                    None => continue,
-                };
+                let Some(record) = read_record(&active, key)? else { continue };
                 let record = Record {
                     state: State::Pending,
                     not_before_ns: *not_before_ns,
@@ -449,10 +451,7 @@ impl Store {
             let mut done = tx.open_table(DONE).map_err(err)?;
             for (hash, state, bump) in changes {
                 let key = hash.0.as_slice();
-                let record = match active.get(key).map_err(err)? {
-                    Some(v) => serde_json::from_slice::<Record>(v.value()).map_err(err)?,
-                    None => continue,
-                };
+                let Some(record) = read_record(&active, key)? else { continue };
                 match state {
                     State::Executed { .. } | State::Failed { .. } => {
                         active.remove(key).map_err(err)?;

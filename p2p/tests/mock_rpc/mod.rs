@@ -373,3 +373,26 @@ pub fn new_chain() -> Shared {
 pub fn relayer_key() -> near_crypto::SecretKey {
     near_crypto::SecretKey::from_seed(near_crypto::KeyType::ED25519, "outpost relayer test")
 }
+
+/// The relayer config the mock-chain tests use: the mock's relayer account and key, short waits.
+pub fn test_relayer_config() -> outpost_p2p::relayer::RelayerConfig {
+    use std::time::Duration;
+    let key = relayer_key();
+    let mut config = outpost_p2p::relayer::RelayerConfig::new(RELAYER.parse().unwrap(), key, CONTRACT.parse().unwrap());
+    config.retry = outpost_p2p::relayer::RetryConfig { attempts: 4, initial_backoff: Duration::from_millis(10), max_backoff: Duration::from_millis(50) };
+    config.batch_delay = Duration::from_millis(20);
+    config.status_poll = Duration::from_millis(10);
+    config.recheck = (Duration::from_millis(40), Duration::from_millis(160));
+    config.halt_backoff = (Duration::from_millis(150), Duration::from_millis(600));
+    config.final_wait = Duration::from_millis(150);
+    config.deadline_margin = Duration::ZERO;
+    config
+}
+
+/// A relayer on the mock chain at `url`, with its status log.
+pub fn test_relayer(url: &str, store: Arc<outpost_p2p::relayer::store::Store>) -> (outpost_p2p::relayer::Relayer<outpost_p2p::relayer::chain::RpcChainClient, outpost_p2p::relayer::StatusLog>, outpost_p2p::relayer::StatusLog) {
+    let config = test_relayer_config();
+    let chain = outpost_p2p::relayer::chain::RpcChainClient::new(url, config.contract.clone(), config.signer_id.clone(), config.secret_key.public_key());
+    let log = outpost_p2p::relayer::StatusLog::default();
+    (outpost_p2p::relayer::Relayer::new(config, chain, store, log.clone()), log)
+}
