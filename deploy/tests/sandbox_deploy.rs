@@ -12,7 +12,7 @@
 use near_workspaces::network::Sandbox;
 use near_workspaces::types::{AccessKeyPermission, NearToken, SecretKey};
 use near_workspaces::{Account, AccountId, Worker};
-use outpost_integration_tests::tier2::{self, Flow, Options};
+use outpost_integration_tests::tier2::{self, Flow};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -26,15 +26,7 @@ const FLOWS: &[Flow<Worker<Sandbox>>] = &[
 /// The shared tier-2 runner: flows inside the runtime, the sandbox stopped before exit, leftovers
 /// reported (see integration-tests/src/tier2.rs, tested in tier 1).
 fn main() {
-    let summary = tier2::run(
-        "sandbox_deploy",
-        FLOWS,
-        &Options::from_args(),
-        tier2::sandbox_availability(),
-        || async { near_workspaces::sandbox().await.map_err(|e| format!("near_workspaces::sandbox(): {e}")) },
-        &mut std::io::stdout(),
-    );
-    std::process::exit(summary.exit_code());
+    tier2::sandbox_suite("sandbox_deploy", FLOWS)
 }
 
 // ---- helpers ----

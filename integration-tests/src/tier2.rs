@@ -55,6 +55,20 @@ pub fn sandbox_availability() -> Result<(), String> {
     })
 }
 
+/// The `main` of a sandbox suite: its flows on one near-workspaces sandbox (or all skipped, saying
+/// why), then exit: non-zero on any failure, and only after the sandbox has stopped.
+pub fn sandbox_suite(suite: &str, flows: &[Flow<near_workspaces::Worker<near_workspaces::network::Sandbox>>]) -> ! {
+    let summary = run(
+        suite,
+        flows,
+        &Options::from_args(),
+        sandbox_availability(),
+        || async { near_workspaces::sandbox().await.map_err(|e| format!("near_workspaces::sandbox(): {e}")) },
+        &mut std::io::stdout(),
+    );
+    std::process::exit(summary.exit_code())
+}
+
 /// Options of one run.
 pub struct Options {
     /// Flow names containing any of these run (all when empty).
@@ -63,6 +77,8 @@ pub struct Options {
     /// Look for child processes still alive after cleanup (off only where other tests of the
     /// same process spawn children concurrently).
     pub check_leftovers: bool,
+    /// How long cleanup may take (a sandbox shutting down) before a child still alive counts.
+    pub leftover_patience: Duration,
 }
 
 impl Options {
@@ -72,6 +88,7 @@ impl Options {
             filter: std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect(),
             flow_timeout: Duration::from_secs(600),
             check_leftovers: true,
+            leftover_patience: Duration::from_secs(10),
         }
     }
 }
@@ -135,7 +152,7 @@ where
         rt.shutdown_timeout(Duration::from_secs(10));
     }
     if options.check_leftovers {
-        let left = wait_for_no_new_descendants(&before, Duration::from_secs(10));
+        let left = wait_for_no_new_descendants(&before, options.leftover_patience);
         if !left.is_empty() {
             let names: Vec<String> = left.iter().map(|(pid, comm)| format!("{pid} ({comm})")).collect();
             let _ = writeln!(out, "tier 2 ({suite}): processes left behind after cleanup, killed now: {}", names.join(", "));

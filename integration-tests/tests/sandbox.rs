@@ -14,7 +14,7 @@ use near_workspaces::result::ExecutionFinalResult;
 use near_workspaces::types::NearToken;
 use near_workspaces::{Account, Contract, Worker};
 use outpost_integration_tests::load_wasm;
-use outpost_integration_tests::tier2::{self, Flow, Options};
+use outpost_integration_tests::tier2::{self, Flow};
 use outpost_protocol::abi::SimulationReport;
 use outpost_protocol::{Action, Amount, Deadline, Intent, Nonce, SecretKey, SignedAmount, SignedIntent, TokenId};
 use serde_json::{json, Value};
@@ -33,16 +33,7 @@ const FLOWS: &[Flow<Worker<Sandbox>>] = &[
 ];
 
 fn main() {
-    let summary = tier2::run(
-        "sandbox",
-        FLOWS,
-        &Options::from_args(),
-        tier2::sandbox_availability(),
-        || async { near_workspaces::sandbox().await.map_err(|e| format!("near_workspaces::sandbox(): {e}")) },
-        &mut std::io::stdout(),
-    );
-    // The sandbox is already stopped (run drops it): exiting cannot leave it behind.
-    std::process::exit(summary.exit_code());
+    tier2::sandbox_suite("sandbox", FLOWS)
 }
 
 // ---- fixtures ----

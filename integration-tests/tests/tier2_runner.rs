@@ -28,7 +28,7 @@ const FLOWS: &[Flow<Env>] = &[
 ];
 
 fn options() -> Options {
-    Options { filter: vec![], flow_timeout: Duration::from_secs(30), check_leftovers: true }
+    Options { filter: vec![], flow_timeout: Duration::from_secs(30), check_leftovers: true, leftover_patience: Duration::from_secs(1) }
 }
 
 fn run_to_string(flows: &[Flow<Env>], options: &Options, available: Result<(), String>, env: Option<Env>) -> (Summary, String) {
