@@ -205,6 +205,13 @@ async fn sandbox_here(job: &Job) -> Result<()> {
     let deployed = chain::deploy(&worker, &dev, &intents_id, &token_id, &job.intents, &job.token, &job.args.credentials_dir, &mut txs).await?;
     progress("creating the relayer account");
     let relayer = dev.create_subaccount("relayer").initial_balance(NearToken::from_near(10)).transact().await?.into_result()?;
+    // v2 ledger: the storage a batch adds is charged to the caller's NEAR in the ledger, and the
+    // storage of the token records the dev account's deposits create to the depositor's. Both
+    // deposit once here, so the local stack settles from the first intent.
+    for (who, near) in [(&relayer, 2), (&dev, 1)] {
+        progress(&format!("depositing {near} NEAR into the ledger for {}", who.id()));
+        who.call(&intents_id, "deposit").args_json(serde_json::json!({})).deposit(NearToken::from_near(near)).transact().await?.into_result()?;
+    }
     let out = job.args.out_dir.join("sandbox");
     relayer.store_credentials(&out).await?;
     dev.store_credentials(&out).await?;

@@ -321,6 +321,8 @@ impl TestRelayer {
         let status = StatusLog::default();
         let mut config = RelayerConfig::new(relayer_id, key, contract);
         config.recheck = (std::time::Duration::from_millis(200), std::time::Duration::from_millis(800));
+        // A key added a moment ago may not be visible at `final` yet: a halt is retried soon.
+        config.halt_backoff = (std::time::Duration::from_millis(500), std::time::Duration::from_secs(2));
         config.status_poll = std::time::Duration::from_millis(300);
         let relayer = Relayer::new(config, chain, store.clone(), status.clone());
         TestRelayer { relayer, store, status, dir }
@@ -338,15 +340,23 @@ impl TestRelayer {
     /// `pause`; returns their final states.
     async fn settle(&mut self, hashes: &[outpost_protocol::IntentHash], rounds: usize) -> Vec<outpost_p2p::relayer::store::State> {
         use outpost_p2p::relayer::store::State;
+        let mut last_error = None;
         for _ in 0..rounds {
-            self.relayer.settle_once().await.expect("settlement round");
+            // A round may fail and be retried (a key not yet final, a transient RPC error), as
+            // the node's run loop does; the intents' end states decide.
+            if let Err(e) = self.relayer.settle_once().await {
+                last_error = Some(e.to_string());
+            }
             let states: Vec<State> = hashes.iter().map(|h| self.store.state(h).unwrap().expect("known")).collect();
             if states.iter().all(|s| matches!(s, State::Executed { .. } | State::Failed { .. })) {
                 return states;
             }
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         }
-        panic!("not settled after {rounds} rounds: {:?}", hashes.iter().map(|h| self.store.state(h).unwrap()).collect::<Vec<_>>());
+        panic!(
+            "not settled after {rounds} rounds: {:?}; last round error: {last_error:?}",
+            hashes.iter().map(|h| self.store.state(h).unwrap()).collect::<Vec<_>>()
+        );
     }
 
     fn published(&self) -> Vec<(outpost_protocol::IntentHash, outpost_protocol::gossip::IntentStatus)> {
@@ -422,6 +432,17 @@ async fn relayer_on_a_function_call_key_collects_its_fees(worker: Worker<Sandbox
     let permission = AccessKey::function_call_access(s.intents.id(), &["execute_intents"], Some(NearToken::from_near(1)));
     ok(s.relayer.batch(s.relayer.id()).add_key(fc.public_key(), permission).transact().await);
     let fc_key: near_crypto::SecretKey = fc.to_string().parse().unwrap();
+    // The relayer reads its key at `final`: wait until the new key is there, as an operator would.
+    {
+        use outpost_p2p::relayer::chain::{ChainClient, RpcChainClient};
+        let probe = RpcChainClient::new(&worker.rpc_addr(), s.intents.id().as_str().parse().unwrap(), s.relayer.id().as_str().parse().unwrap(), fc_key.public_key());
+        let mut tries = 0;
+        while probe.access_key().await.is_err() {
+            tries += 1;
+            assert!(tries < 60, "the function-call key never became visible at final");
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
 
     const MILLI: u128 = 10u128.pow(21);
     let fee = Some(outpost_protocol::Fee { token: TokenId::Near, amount: Amount(MILLI) });
