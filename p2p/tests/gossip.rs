@@ -169,9 +169,11 @@ async fn a_flooding_peer_is_graylisted_while_valid_traffic_still_arrives() {
     // b penalised every rogue and graylisted it (then disconnected it).
     let mut all_b = b_events;
     all_b.extend(drain_for(&mut nodes[1].events, Duration::from_secs(2)).await);
-    // (During the flood b emits an event per message, so a slow test receiver may lag past some
-    // Graylisted events; and once the flood stops, the penalty decays 10 % a second.)
-    assert!(all_b.iter().any(|e| matches!(e, NodeEvent::Graylisted { peer, .. } if rogue_ids.contains(peer))));
+    // The event stream is lossy under a flood (b emits an event per message and a slow receiver
+    // lags past some), so the graylisting itself is read from b's counter.
+    assert!(nodes[1].counter("peers_graylisted") > 0, "b graylisted no rogue");
+    // Once the flood stops the penalty decays 10 % a second; a rogue whose Graylisted event was
+    // lost still shows a deep negative score.
     for id in &rogue_ids {
         let graylisted = all_b.iter().any(|e| matches!(e, NodeEvent::Graylisted { peer, .. } if peer == id));
         let score = nodes[1].handle.peer_score(*id).await.unwrap();

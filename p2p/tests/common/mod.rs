@@ -28,6 +28,23 @@ pub struct TestNode {
     pub handle: NodeHandle,
     pub events: broadcast::Receiver<NodeEvent>,
     pub addr: Multiaddr,
+    /// The node's metrics: counters here are lossless, unlike the event stream.
+    pub metrics: Registry,
+}
+
+impl TestNode {
+    /// The value of a counter in this node's registry (`name` without the `_total` suffix).
+    pub fn counter(&self, name: &str) -> u64 {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.metrics).unwrap();
+        let key = format!("outpost_{name}_total ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&key))
+            .unwrap_or_else(|| panic!("no counter {key} in:\n{text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
 }
 
 pub async fn start_node(rate_limit: RateLimit) -> TestNode {
@@ -41,7 +58,7 @@ pub async fn start_node(rate_limit: RateLimit) -> TestNode {
     let handle = node::spawn(config, &mut registry, None).await.expect("node starts");
     let events = handle.events();
     let addr = listen_addr(&handle).await;
-    TestNode { handle, events, addr }
+    TestNode { handle, events, addr, metrics: registry }
 }
 
 /// The first bound TCP address with the node's peer id appended.
