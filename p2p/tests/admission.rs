@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 
 type Sink = mpsc::Sender<(IntentHash, Arc<SignedIntent>)>;
 
-async fn start_configured(configure: impl FnOnce(&mut NodeConfig), sink: Option<Sink>) -> (TestNode, Registry) {
+async fn start_configured(configure: impl FnOnce(&mut NodeConfig), sink: Option<Sink>) -> TestNode {
     let mut config = NodeConfig::new(CHAIN, CONTRACT, Keypair::generate_ed25519());
     config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
     config.tuning = fast_tuning();
@@ -31,13 +31,7 @@ async fn start_configured(configure: impl FnOnce(&mut NodeConfig), sink: Option<
     let handle = node::spawn(config, &mut registry, sink).await.expect("node starts");
     let events = handle.events();
     let addr = listen_addr(&handle).await;
-    (TestNode { handle, events, addr }, registry)
-}
-
-fn metric(registry: &Registry, name: &str) -> f64 {
-    let mut text = String::new();
-    prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
-    text.lines().filter(|l| l.starts_with(name)).map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap()).sum()
+    TestNode { handle, events, addr, metrics: registry }
 }
 
 /// A plain peer (fresh identity, the same behaviour) dialing `addr`. Resolves `true` once its
@@ -81,7 +75,7 @@ async fn connect(addr: Multiaddr) -> (bool, JoinHandle<()>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_per_ip_are_capped_unless_the_ip_is_trusted() {
-    let (node, registry) = start_configured(|c| c.admission = Admission { max_connections_per_ip: Some(2), ..Admission::default() }, None).await;
+    let node = start_configured(|c| c.admission = Admission { max_connections_per_ip: Some(2), ..Admission::default() }, None).await;
     let mut peers = Vec::new();
     for i in 0..3 {
         let (held, task) = connect(node.addr.clone()).await;
@@ -89,7 +83,7 @@ async fn connections_per_ip_are_capped_unless_the_ip_is_trusted() {
         peers.push(task);
     }
     assert_eq!(node.handle.connected_peers().await.unwrap().len(), 2);
-    assert_eq!(metric(&registry, "outpost_connections_refused_total{reason=\"per_ip\"}"), 1.0);
+    assert_eq!(node.metric("outpost_connections_refused_total{reason=\"per_ip\"}"), 1.0);
     // A slot freed is a slot available again.
     peers.remove(0).abort();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -98,7 +92,7 @@ async fn connections_per_ip_are_capped_unless_the_ip_is_trusted() {
     peers.push(task);
 
     // The same cap, with 127.0.0.1 trusted: all get in.
-    let (trusting, _) =
+    let trusting =
         start_configured(|c| c.admission = Admission { max_connections_per_ip: Some(2), trusted_ips: vec!["127.0.0.1".parse().unwrap()], ..Admission::default() }, None)
             .await;
     for i in 0..4 {
@@ -113,7 +107,7 @@ async fn connections_per_ip_are_capped_unless_the_ip_is_trusted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_total_connection_limit_holds() {
-    let (node, registry) = start_configured(
+    let node = start_configured(
         |c| c.admission = Admission { max_connections: Some(2), max_connections_per_ip: None, ..Admission::default() },
         None,
     )
@@ -125,7 +119,7 @@ async fn the_total_connection_limit_holds() {
         peers.push(task);
     }
     assert_eq!(node.handle.connected_peers().await.unwrap().len(), 2);
-    assert_eq!(metric(&registry, "outpost_connections_refused_total{reason=\"limits\"}"), 1.0);
+    assert_eq!(node.metric("outpost_connections_refused_total{reason=\"limits\"}"), 1.0);
     for p in peers {
         p.abort();
     }
@@ -134,7 +128,7 @@ async fn the_total_connection_limit_holds() {
 /// Peer ids are free: two peers at one address share that address's message budget.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_of_one_ip_share_a_message_budget() {
-    let (mut b, _) = start_configured(
+    let mut b = start_configured(
         |c| c.admission = Admission { ip_rate_limit: RateLimit { per_second: 0.5, burst: 3.0 }, ..Admission::default() },
         None,
     )
@@ -163,7 +157,7 @@ async fn peers_of_one_ip_share_a_message_budget() {
 /// (-5 × (16 - 10)² = -180) and be disconnected; off, they all stay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_honest_peers_behind_one_ip_keep_their_score() {
-    let (b, _) = start_configured(
+    let b = start_configured(
         |c| {
             c.tuning = GossipTuning { ip_colocation_whitelist: vec![], ..fast_tuning() };
             c.admission.trusted_ips = vec!["127.0.0.1".parse().unwrap()];
@@ -188,7 +182,7 @@ async fn many_honest_peers_behind_one_ip_keep_their_score() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gossip_never_waits_for_a_stuck_relayer() {
     let (sink, mut intake) = mpsc::channel(2);
-    let (b, registry) = start_configured(|c| c.intake_overflow = 30, Some(sink)).await;
+    let b = start_configured(|c| c.intake_overflow = 30, Some(sink)).await;
     let a = start_node(RateLimit::default()).await;
     let mut c = start_node(RateLimit::default()).await;
     a.handle.dial(b.addr.clone()).await.unwrap();
@@ -218,8 +212,8 @@ async fn gossip_never_waits_for_a_stuck_relayer() {
     assert!(b.handle.has_seen(outpost_protocol::nep413::Payload::of(&intents[49]).hash(&outpost_protocol::DalekCrypto)).await.unwrap());
 
     // 2 in the channel, the newest 30 in the overflow, the 18 between them dropped and counted.
-    assert_eq!(metric(&registry, "outpost_relayer_intake_dropped_total"), 18.0);
-    assert_eq!(metric(&registry, "outpost_relayer_intake_overflow"), 30.0);
+    assert_eq!(b.metric("outpost_relayer_intake_dropped_total"), 18.0);
+    assert_eq!(b.metric("outpost_relayer_intake_overflow"), 30.0);
     let mut got = Vec::new();
     while let Ok(Some((h, _))) = tokio::time::timeout(Duration::from_secs(2), intake.recv()).await {
         got.push(h);
@@ -227,7 +221,7 @@ async fn gossip_never_waits_for_a_stuck_relayer() {
     let hash = |s: &SignedIntent| outpost_protocol::nep413::Payload::of(s).hash(&outpost_protocol::DalekCrypto);
     let want: Vec<IntentHash> = intents[..2].iter().chain(&intents[20..]).map(hash).collect();
     assert_eq!(got, want, "the relayer gets the first two and the newest 30, in order");
-    assert_eq!(metric(&registry, "outpost_relayer_intake_overflow"), 0.0);
+    assert_eq!(b.metric("outpost_relayer_intake_overflow"), 0.0);
 
     // Nothing lost when the overflow is big enough: the next 20 all reach the relayer.
     let more: Vec<SignedIntent> = (0..20).map(|n| valid_intent(800 + n)).collect();
@@ -242,5 +236,5 @@ async fn gossip_never_waits_for_a_stuck_relayer() {
         }
     }
     assert_eq!(got, more.iter().map(hash).collect::<Vec<_>>());
-    assert_eq!(metric(&registry, "outpost_relayer_intake_dropped_total"), 18.0);
+    assert_eq!(b.metric("outpost_relayer_intake_dropped_total"), 18.0);
 }

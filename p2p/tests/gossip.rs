@@ -171,7 +171,7 @@ async fn a_flooding_peer_is_graylisted_while_valid_traffic_still_arrives() {
     all_b.extend(drain_for(&mut nodes[1].events, Duration::from_secs(2)).await);
     // The event stream is lossy under a flood (b emits an event per message and a slow receiver
     // lags past some), so the graylisting itself is read from b's counter.
-    assert!(nodes[1].counter("peers_graylisted") > 0, "b graylisted no rogue");
+    assert!(nodes[1].metric("outpost_peers_graylisted_total") > 0.0, "b graylisted no rogue");
     // Once the flood stops the penalty decays 10 % a second; a rogue whose Graylisted event was
     // lost still shows a deep negative score.
     for id in &rogue_ids {

@@ -31,10 +31,11 @@ async fn start(listen: &str, tls: Option<WsTls>) -> TestNode {
     config.tuning = fast_tuning();
     config.admission.trusted_ips = vec!["127.0.0.1".parse().unwrap()];
     config.tls = tls;
-    let handle = node::spawn(config, &mut Registry::default(), None).await.expect("node starts");
+    let mut metrics = Registry::default();
+    let handle = node::spawn(config, &mut metrics, None).await.expect("node starts");
     let events = handle.events();
     let addr = listen_addr(&handle).await;
-    TestNode { handle, events, addr }
+    TestNode { handle, events, addr, metrics }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

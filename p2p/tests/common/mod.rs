@@ -33,18 +33,17 @@ pub struct TestNode {
 }
 
 impl TestNode {
-    /// The value of a counter in this node's registry (`name` without the `_total` suffix).
-    pub fn counter(&self, name: &str) -> u64 {
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.metrics).unwrap();
-        let key = format!("outpost_{name}_total ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&key))
-            .unwrap_or_else(|| panic!("no counter {key} in:\n{text}"))
-            .trim()
-            .parse()
-            .unwrap()
+    /// The sum of the samples whose series starts with `series` (e.g.
+    /// `outpost_connections_refused_total{reason="per_ip"}`) in this node's registry.
+    pub fn metric(&self, series: &str) -> f64 {
+        metric(&self.metrics, series)
     }
+}
+
+pub fn metric(registry: &Registry, series: &str) -> f64 {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
+    text.lines().filter(|l| l.starts_with(series)).map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap()).sum()
 }
 
 pub async fn start_node(rate_limit: RateLimit) -> TestNode {
