@@ -206,12 +206,11 @@ async fn offline_signed_transfer_and_swap(worker: Worker<Sandbox>) {
 
     let r = succeeded(submit(&s, &[pay.clone()]).await);
     let executed = events(&r, "executed");
-    assert_eq!(executed[0]["data"]["i"][0][1], alice.account.as_str());
-    assert_eq!(executed[0]["data"]["i"][0][0], outpost_protocol::nep413::Payload::of(&pay).hash(&outpost_protocol::DalekCrypto).to_string());
+    assert_eq!(executed[0]["data"]["h"], json!([outpost_protocol::nep413::Payload::of(&pay).hash(&outpost_protocol::DalekCrypto).to_string()]));
     assert_eq!(ledger(&s, &bob.account, &odol(&s)).await, 250);
 
     let r = succeeded(submit(&s, &swap).await);
-    assert_eq!(events(&r, "executed")[0]["data"]["i"].as_array().unwrap().len(), 2);
+    assert_eq!(events(&r, "executed")[0]["data"]["h"].as_array().unwrap().len(), 2);
     assert_eq!(ledger(&s, &alice.account, &odol(&s)).await, 650);
     assert_eq!(ledger(&s, &bob.account, &odol(&s)).await, 350);
     assert_eq!(ledger(&s, &alice.account, &TokenId::Near).await, near_before.0 + 1_000_000);
@@ -227,7 +226,7 @@ async fn withdraw_and_refund(worker: Worker<Sandbox>) {
     let before = ft_balance(&s, s.owner.id().as_str()).await;
     let out = alice.sign(&s, 1, deadline, vec![Action::Withdraw { token: odol(&s), amount: Amount(300), receiver_id: s.owner.id().as_str().parse().unwrap(), memo: None }]);
     let r = succeeded(submit(&s, &[out]).await);
-    assert_eq!(events(&r, "executed")[0]["data"]["i"].as_array().unwrap().len(), 1);
+    assert_eq!(events(&r, "executed")[0]["data"]["h"].as_array().unwrap().len(), 1);
     assert_eq!(ft_balance(&s, s.owner.id().as_str()).await, before + 300);
     assert_eq!(ledger(&s, &alice.account, &odol(&s)).await, 700);
     // To an account the token does not know: ft_transfer fails, the callback refunds once.

@@ -169,9 +169,19 @@ async fn a_flooding_peer_is_graylisted_while_valid_traffic_still_arrives() {
     // b penalised every rogue and graylisted it (then disconnected it).
     let mut all_b = b_events;
     all_b.extend(drain_for(&mut nodes[1].events, Duration::from_secs(2)).await);
-    // The event stream is lossy under a flood (b emits an event per message and a slow receiver
-    // lags past some), so the graylisting itself is read from b's counter.
-    assert!(nodes[1].metric("outpost_peers_graylisted_total") > 0.0, "b graylisted no rogue");
+    // Graylisted: b's scoring put the rogues below the graylist threshold (-80), where gossipsub
+    // ignores everything they send; b's tick disconnects such peers when it finds them still
+    // connected (counted in `peers_graylisted`; the event stream is lossy under a flood). A
+    // rogue's connection may drop before a tick sees it, so either shows the graylisting.
+    let mut scores = Vec::new();
+    for id in &rogue_ids {
+        scores.push(nodes[1].handle.peer_score(*id).await.unwrap());
+    }
+    let disconnected = nodes[1].metric("outpost_peers_graylisted_total");
+    assert!(
+        disconnected > 0.0 || scores.iter().all(|s| s.is_some_and(|s| s < -80.0)),
+        "no rogue was graylisted: scores now {scores:?}, {disconnected} disconnected"
+    );
     // Once the flood stops the penalty decays 10 % a second; a rogue whose Graylisted event was
     // lost still shows a deep negative score.
     for id in &rogue_ids {

@@ -17,7 +17,7 @@ use outpost_protocol::error::{ErrorCode, IntentError};
 use outpost_protocol::limits::{
     MAX_BATCH_SIZE, MAX_DEADLINE_HORIZON_NS, MAX_WITHDRAWALS_PER_BATCH, MAX_WITHDRAWALS_PER_INTENT, NONCE_PRUNE_GRACE_NS,
 };
-use outpost_protocol::{AccountId, Amount, Crypto, Deadline, IntentHash, Nonce, PublicKey, SignedIntent, TokenId};
+use outpost_protocol::{AccountId, Amount, Crypto, Deadline, Nonce, PublicKey, SignedIntent, TokenId};
 use std::collections::BTreeMap;
 
 const ONE_YOCTO: NearToken = NearToken::from_yoctonear(1);
@@ -39,6 +39,13 @@ impl Storage for NearStorage {
     }
     fn remove(&mut self, key: &[u8]) {
         env::storage_remove(key);
+    }
+    fn write_new(&mut self, key: &[u8], value: &[u8]) -> bool {
+        // `storage_write` reports whether it replaced a record; the caller then panics.
+        !env::storage_write(key, value)
+    }
+    fn checks_new_on_write(&self) -> bool {
+        true
     }
 }
 
@@ -85,12 +92,34 @@ fn byte_cost() -> u128 {
     env::storage_byte_cost().as_yoctonear()
 }
 
-/// Decodes each item on its own, so a malformed one is reported with its index.
-fn decode(signed: Vec<Box<RawValue>>) -> Vec<Result<SignedIntent, IntentError>> {
-    signed
+/// `execute_intents`' arguments; `simulate_intents` adds who calls and what it attaches. Generic
+/// over the item so the same shape decodes in one pass or item by item.
+#[derive(Deserialize)]
+#[serde(crate = "near_sdk::serde")]
+struct BatchArgs<I> {
+    signed: Vec<I>,
+    #[serde(default)]
+    caller_id: Option<AccountId>,
+    #[serde(default)]
+    attached: Option<Amount>,
+}
+
+/// Reads the call's JSON arguments. The usual case, every item well formed, is one pass; only
+/// when that fails are the items decoded one by one (through `RawValue`, which costs a second
+/// scan and a copy each), so that a malformed one is reported with its index.
+fn read_batch_args() -> BatchArgs<Result<SignedIntent, IntentError>> {
+    let input = env::input().unwrap_or_default();
+    if let Ok(args) = serde_json::from_slice::<BatchArgs<SignedIntent>>(&input) {
+        return BatchArgs { signed: args.signed.into_iter().map(Ok).collect(), caller_id: args.caller_id, attached: args.attached };
+    }
+    let args = serde_json::from_slice::<BatchArgs<Box<RawValue>>>(&input)
+        .unwrap_or_else(|e| fail(format!("Failed to deserialize input from JSON: {e}")));
+    let signed = args
+        .signed
         .iter()
         .map(|raw| serde_json::from_slice(raw.get().as_bytes()).map_err(|e| IntentError::new(ErrorCode::MessageMalformed, e.to_string())))
-        .collect()
+        .collect();
+    BatchArgs { signed, caller_id: args.caller_id, attached: args.attached }
 }
 
 /// Takes `cost` out of `attached` and sends the rest back to the caller.
@@ -122,15 +151,16 @@ impl Contract {
     /// Settles a batch of signed intents, all or nothing. Anyone may call, with no deposit (a
     /// function-call access key works): the caller's NEAR in the ledger pays the storage the batch
     /// adds and 1 yocto per NEP-141 withdrawal; an attached deposit is credited to it first. The
-    /// caller receives the intents' fees. Returns the executed intents' hashes.
+    /// caller receives the intents' fees. Arguments `{"signed": [SignedIntent, ...]}` (read by
+    /// hand, see [`read_batch_args`]); returns the executed intents' hashes, as JSON.
     #[payable]
-    pub fn execute_intents(&mut self, signed: Vec<Box<RawValue>>) -> Vec<IntentHash> {
+    pub fn execute_intents(&mut self) {
         if self.paused {
             fail(BatchFailure::Batch(ErrorCode::Paused.into()));
         }
         let usage_before = env::storage_usage();
         let env_ = chain_env(env::predecessor_account_id(), env::attached_deposit().as_yoctonear());
-        let outcome = crate::execute(&mut NearStorage, HostCrypto, env_, decode(signed)).unwrap_or_else(|f| fail(f));
+        let outcome = crate::execute(&mut NearStorage, HostCrypto, env_, read_batch_args().signed).unwrap_or_else(|f| fail(f));
         // The charge is the engine's byte count; storage must not have grown by more, or the
         // contract would be paying (tests check they are equal).
         let grown = env::storage_usage() as i64 - usage_before as i64;
@@ -143,17 +173,21 @@ impl Contract {
         for w in outcome.withdrawals {
             send_withdrawal(w);
         }
-        outcome.executed.iter().map(|e| e.intent_hash).collect()
+        // The JSON the event already holds: each hash is encoded once.
+        env::value_return(outcome.hashes_json.as_bytes());
     }
 
     /// The same checks and effects as `execute_intents` called by `caller_id` with `attached`
     /// yoctoNEAR (default none), written nowhere, with each item's gas and storage cost. Fails
-    /// like `execute_intents` while paused.
-    pub fn simulate_intents(&self, signed: Vec<Box<RawValue>>, caller_id: AccountId, attached: Option<Amount>) -> SimulationReport {
+    /// like `execute_intents` while paused. Arguments `{"signed": [...], "caller_id",
+    /// "attached"?}`.
+    pub fn simulate_intents(&self) -> SimulationReport {
         if self.paused {
             fail(BatchFailure::Batch(ErrorCode::Paused.into()));
         }
-        crate::simulate(&NearStorage, HostCrypto, chain_env(caller_id, attached.map_or(0, |a| a.0)), decode(signed))
+        let args = read_batch_args();
+        let caller = args.caller_id.unwrap_or_else(|| fail("Failed to deserialize input from JSON: missing field `caller_id`"));
+        crate::simulate(&NearStorage, HostCrypto, chain_env(caller, args.attached.map_or(0, |a| a.0)), args.signed)
     }
 
     /// NEP-141 receiver: credits `nep141:<calling token>` to `sender_id`, or to `receiver_id` when

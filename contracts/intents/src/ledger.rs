@@ -24,7 +24,9 @@ const KEYS: u8 = b'k';
 const NONCE: u8 = b'n';
 
 fn key(prefix: u8, parts: &[&dyn Fn(&mut Vec<u8>)]) -> Vec<u8> {
-    let mut k = vec![prefix];
+    // Room for the longest key (a 64-byte account id, a token, a nonce) without regrowing.
+    let mut k = Vec::with_capacity(160);
+    k.push(prefix);
     for part in parts {
         part(&mut k);
     }
@@ -149,14 +151,14 @@ impl<S: Storage> Ledger<S> {
     /// Spends a nonce: by the intent `used_by` (its hash is kept, 32 bytes, so `nonce_status` can
     /// tell an executed intent from a cancelled or different one), or by a cancellation (`None`).
     pub fn use_nonce(&mut self, account: &AccountId, nonce: &Nonce, expiry: u64, used_by: Option<&IntentHash>) -> Result<(), IntentError> {
-        if self.nonce_expiry(account, nonce).is_some() {
-            return Err(IntentError::new(ErrorCode::NonceUsed, format!("nonce {nonce} of {account}")));
-        }
         let mut value = expiry.to_le_bytes().to_vec();
         if let Some(hash) = used_by {
             value.extend_from_slice(&hash.0);
         }
-        self.0.write(&nonce_key(account, nonce), &value);
+        // An executing batch may check this at commit instead of reading now (`Overlay`).
+        if !self.0.write_new(&nonce_key(account, nonce), &value) {
+            return Err(IntentError::new(ErrorCode::NonceUsed, format!("nonce {nonce} of {account}")));
+        }
         Ok(())
     }
 

@@ -28,8 +28,16 @@ pub fn execute<S: Storage>(
     env: ChainEnv,
     items: Vec<Result<SignedIntent, IntentError>>,
 ) -> Result<BatchOutcome, BatchFailure> {
-    let (outcome, changes, _) = Engine::new(&*storage, crypto, env, Abort).run(items)?;
-    changes.apply_to(storage);
+    let (outcome, changes, _) = Engine::new(&*storage, crypto, env, Abort).deferring_new_checks().run(items)?;
+    if let Err(key) = changes.try_apply_to(storage) {
+        // Only an intent's own nonce is assumed new: it was spent after the simulation.
+        let found = outcome.executed.iter().position(|e| ledger::nonce_key(&e.signer_id, &e.nonce) == key);
+        let error = IntentError::new(ErrorCode::NonceUsed, "the nonce was spent by another transaction since this batch was simulated");
+        return Err(match found {
+            Some(index) => BatchFailure::Item { index: index as u32, error },
+            None => BatchFailure::Batch(error),
+        });
+    }
     Ok(outcome)
 }
 

@@ -14,6 +14,20 @@ pub trait Storage {
     fn read(&self, key: &[u8]) -> Option<Vec<u8>>;
     fn write(&mut self, key: &[u8], value: &[u8]);
     fn remove(&mut self, key: &[u8]);
+    /// Writes a record that must not exist yet; `false` when it did. Then the storage may hold the
+    /// new value: the caller must undo it or abort (the contract panics, which reverts the receipt).
+    fn write_new(&mut self, key: &[u8], value: &[u8]) -> bool {
+        if self.read(key).is_some() {
+            return false;
+        }
+        self.write(key, value);
+        true
+    }
+    /// True when a write tells whether it replaced a record (NEAR's `storage_write` does), so an
+    /// executing batch may skip reading records it only creates and check them at commit.
+    fn checks_new_on_write(&self) -> bool {
+        false
+    }
 }
 
 /// Native storage for tests and simulations.
@@ -55,6 +69,11 @@ pub struct Overlay<'a, S: Storage> {
     /// Base values already read: each key costs one storage read per batch, however often the
     /// engine and the byte accounting look at it (a read is ~0.06 TGas on chain).
     read_cache: RefCell<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// Records assumed absent from the base without reading it (see `write_new`).
+    /// (A map of the same type as `changes`, values unused: one more map type would add about
+    /// 10 KB of wasm.)
+    assumed_new: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    defer_new_checks: bool,
 }
 
 /// A point to roll back to.
@@ -73,7 +92,21 @@ impl Checkpoint {
 
 impl<'a, S: Storage> Overlay<'a, S> {
     pub fn new(base: &'a S) -> Self {
-        Overlay { base, changes: BTreeMap::new(), undo: Vec::new(), bytes_delta: 0, read_cache: RefCell::default() }
+        Overlay {
+            base,
+            changes: BTreeMap::new(),
+            undo: Vec::new(),
+            bytes_delta: 0,
+            read_cache: RefCell::default(),
+            assumed_new: BTreeMap::new(),
+            defer_new_checks: false,
+        }
+    }
+
+    /// From now on [`Overlay::write_new`] checks at commit, when the base can (an executing
+    /// batch; a simulation always reads).
+    pub fn defer_new_checks(&mut self) {
+        self.defer_new_checks = self.base.checks_new_on_write();
     }
 
     /// Net storage bytes the buffered changes add.
@@ -99,11 +132,19 @@ impl<'a, S: Storage> Overlay<'a, S> {
 
     /// Ends the overlay, keeping its changes to apply to the base.
     pub fn into_changes(self) -> Changes {
-        Changes(self.changes)
+        // A record assumed new and then rolled back (its item failed) is no longer written.
+        let changes = self.changes;
+        let assumed_new = self.assumed_new.into_iter().filter(|(k, _)| matches!(changes.get(k), Some(Some(_)))).collect();
+        Changes { changes, assumed_new }
     }
 
     fn set(&mut self, key: &[u8], change: Option<Vec<u8>>) {
         let before = self.read(key).map(|v| record_bytes(key, &v) as i64).unwrap_or(0);
+        self.set_from(key, change, before);
+    }
+
+    /// Records a change to `key`, whose current record takes `before` bytes.
+    fn set_from(&mut self, key: &[u8], change: Option<Vec<u8>>, before: i64) {
         let after = change.as_ref().map(|v| record_bytes(key, v) as i64).unwrap_or(0);
         self.bytes_delta += after - before;
         let previous = self.changes.insert(key.to_vec(), change);
@@ -129,20 +170,63 @@ impl<S: Storage> Storage for Overlay<'_, S> {
     fn remove(&mut self, key: &[u8]) {
         self.set(key, None);
     }
+    /// Creates a record that must not exist (a spent nonce): `false` when it does. With deferred
+    /// checks and nothing known of the key, the base is not read (a storage read is 0.06 TGas,
+    /// about a tenth of an intent); [`Changes::try_apply_to`] then writes it with `write_new`, and the
+    /// commit fails if it existed after all (another batch spent it since the simulation).
+    fn write_new(&mut self, key: &[u8], value: &[u8]) -> bool {
+        let unknown = !self.changes.contains_key(key) && !self.read_cache.borrow().contains_key(key);
+        if self.defer_new_checks && unknown {
+            self.assumed_new.insert(key.to_vec(), None);
+            self.set_from(key, Some(value.to_vec()), 0);
+            return true;
+        }
+        if self.read(key).is_some() {
+            return false;
+        }
+        self.write(key, value);
+        true
+    }
 }
 
 /// Writes an [`Overlay`] buffered.
 #[derive(Debug, Default)]
-pub struct Changes(BTreeMap<Vec<u8>, Option<Vec<u8>>>);
+pub struct Changes {
+    changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Keys written without reading the base, which must not exist there (values unused).
+    assumed_new: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
 
 impl Changes {
+    /// Writes changes made without deferred checks (nothing assumed new, so this cannot fail).
     pub fn apply_to(self, base: &mut impl Storage) {
-        for (key, change) in self.0 {
-            match change {
-                Some(value) => base.write(&key, &value),
-                None => base.remove(&key),
+        assert!(self.assumed_new.is_empty(), "deferred checks need try_apply_to");
+        let _ = self.try_apply_to(base);
+    }
+
+    /// Writes everything, or nothing when a record assumed new exists after all: then returns its
+    /// key. Those records go first, so undoing is removing the ones already created (on chain the
+    /// caller's panic reverts them anyway).
+    pub fn try_apply_to(self, base: &mut impl Storage) -> Result<(), Vec<u8>> {
+        for key in self.assumed_new.keys() {
+            let Some(Some(value)) = self.changes.get(key) else { continue };
+            if !base.write_new(key, value) {
+                for created in self.assumed_new.keys().take_while(|k| *k != key) {
+                    base.remove(created);
+                }
+                return Err(key.clone());
             }
         }
+        for (key, change) in &self.changes {
+            if self.assumed_new.contains_key(key) {
+                continue;
+            }
+            match change {
+                Some(value) => base.write(key, value),
+                None => base.remove(key),
+            }
+        }
+        Ok(())
     }
 }
 

@@ -4,7 +4,9 @@
 mod common;
 use common::*;
 use outpost_intents::ledger::{Ledger, MAX_KEYS_PER_ACCOUNT};
-use outpost_intents::storage::Overlay;
+use outpost_intents::engine::MAX_EVENT_LOG_BYTES;
+use outpost_intents::storage::{MemoryStorage, Overlay};
+use outpost_protocol::abi::BatchFailure;
 use outpost_protocol::abi::ItemResult;
 use outpost_protocol::limits::MAX_DEADLINE_HORIZON_NS;
 use outpost_protocol::*;
@@ -27,14 +29,14 @@ fn implicit_account_transfers_without_registration() {
     assert_eq!(out.executed.len(), 1);
     assert_eq!(out.executed[0].signer_id, alice.account);
     assert_eq!(out.executed[0].actions, vec!["transfer"]);
-    // One event line naming the intent and its signer, the caller and what it was charged.
+    // One event line naming the intent (its signer is in the arguments), the caller and what it
+    // was charged.
     assert_eq!(out.events.len(), 1);
     let event: serde_json::Value = serde_json::from_str(out.events[0].strip_prefix("EVENT_JSON:").unwrap()).unwrap();
     assert_eq!(event["standard"], "outpost");
-    assert_eq!(event["version"], "2.0.0");
+    assert_eq!(event["version"], outpost_protocol::abi::EVENT_VERSION);
     assert_eq!(event["event"], "executed");
-    assert_eq!(event["data"]["i"][0][0], out.executed[0].intent_hash.to_string());
-    assert_eq!(event["data"]["i"][0][1], alice.account.as_str());
+    assert_eq!(event["data"]["h"], serde_json::json!([out.executed[0].intent_hash.to_string()]));
     assert_eq!(event["data"]["by"], RELAYER);
     // The batch added a nonce record and a balance record for bob's new token: the relayer paid.
     assert!(out.storage_bytes > 0);
@@ -73,6 +75,64 @@ fn replays_fail_across_and_within_batches() {
     other.nonce = item.nonce;
     let other = alice.key.sign_message(other.message.clone(), item.nonce, CONTRACT, None);
     w.expect_failure(vec![other], Some(0), ErrorCode::NonceUsed);
+}
+
+/// Storage that, like NEAR's, reports on write whether a record existed: an executing batch then
+/// skips reading intents' nonces and checks them at commit.
+struct WriteReporting(MemoryStorage, std::cell::Cell<u32>);
+
+impl outpost_intents::storage::Storage for WriteReporting {
+    fn read(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.1.set(self.1.get() + 1);
+        self.0.read(key)
+    }
+    fn write(&mut self, key: &[u8], value: &[u8]) {
+        self.0.write(key, value)
+    }
+    fn remove(&mut self, key: &[u8]) {
+        self.0.remove(key)
+    }
+    fn write_new(&mut self, key: &[u8], value: &[u8]) -> bool {
+        // Like `storage_write`'s answer: not a read.
+        let existed = self.0.read(key).is_some();
+        self.0.write(key, value);
+        !existed
+    }
+    fn checks_new_on_write(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn nonces_checked_at_commit_still_refuse_replays_and_change_nothing() {
+    let (w, alice, bob) = funded();
+    let mut storage = WriteReporting(w.storage.clone(), Default::default());
+    let run = |s: &mut WriteReporting, items: Vec<SignedIntent>| outpost_intents::execute(s, DalekCrypto, w.env(), items.into_iter().map(Ok).collect());
+    let item = alice.sign(1, vec![transfer(token(), 10, &bob.account)]);
+    outpost_intents::simulate(&storage, DalekCrypto, w.env(), vec![Ok(item.clone())]);
+    let reads_simulating = storage.1.replace(0);
+    run(&mut storage, vec![item.clone()]).unwrap();
+    // The same item executing reads one record fewer: its nonce, checked by the write.
+    assert_eq!(storage.1.replace(0), reads_simulating - 1);
+    let next = alice.sign(2, vec![transfer(token(), 10, &bob.account)]);
+
+    // A replay behind a fresh item: refused at commit, named by its index, nothing else written
+    // (the fresh item's nonce record, created first, is removed again; the replayed one was
+    // overwritten with the same value, and on chain the panic reverts it).
+    let before = storage.0.clone();
+    match run(&mut storage, vec![next.clone(), item.clone()]) {
+        Err(BatchFailure::Item { index: 1, error }) => assert_eq!(error.code, ErrorCode::NonceUsed),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(storage.0, before);
+    // Within one batch the overlay sees the first use, as before.
+    match run(&mut storage, vec![next.clone(), next.clone()]) {
+        Err(BatchFailure::Item { index: 1, error }) => assert_eq!(error.code, ErrorCode::NonceUsed),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(storage.0, before);
+    run(&mut storage, vec![next]).unwrap();
+    assert_eq!(outpost_intents::ledger::Ledger(outpost_intents::storage::Overlay::new(&storage.0)).balance(&bob.account, &token()), 20);
 }
 
 #[test]
@@ -301,21 +361,30 @@ fn batch_size_is_bounded() {
 }
 
 #[test]
-fn events_must_fit_the_log_limit() {
+fn the_largest_batch_logs_within_the_limit() {
+    // The worst case for the `executed` line: a full batch, the longest caller id, the largest
+    // attached deposit, the longest charge. 64-hex implicit signers no longer lengthen it.
     let mut w = World::new();
-    // 64-character implicit signers make the largest event entries (about 115 bytes each).
-    let users: Vec<User> = (0..140u8).map(|i| User::implicit(i + 1)).collect();
+    w.caller = acc(&"c".repeat(64));
+    w.attached = u128::MAX / 2;
+    let users: Vec<User> = (0..limits::MAX_BATCH_SIZE).map(|i| User::implicit_n(i as u32 + 1)).collect();
     for u in &users {
         w.deposit(&u.account, &token(), 10);
     }
     let bob = acc("bob.testnet");
     let items: Vec<SignedIntent> = users.iter().map(|u| u.sign(1, vec![transfer(token(), 1, &bob)])).collect();
-    let err = w.expect_failure(items.clone(), None, ErrorCode::EventsTooLarge);
-    assert!(err.detail.contains("140 intents"), "{err}");
-    // The simulation says the same, so a relayer splits the batch.
-    assert_eq!(w.simulate(items.clone()).batch_error.unwrap().code(), Some(ErrorCode::EventsTooLarge));
-    let out = w.execute(items[..120].to_vec()).unwrap();
-    assert!(out.events[0].len() < 120 * 120, "{} bytes", out.events[0].len());
+    let sim = w.simulate(items.clone());
+    assert!(sim.batch_error.is_none(), "{:?}", sim.batch_error);
+    let out = w.execute(items.clone()).unwrap();
+    assert_eq!(out.events.len(), 1);
+    let line = &out.events[0];
+    assert!(line.len() <= MAX_EVENT_LOG_BYTES, "{} bytes", line.len());
+    // One hash per item, in the order of the arguments.
+    let event: serde_json::Value = serde_json::from_str(line.strip_prefix("EVENT_JSON:").unwrap()).unwrap();
+    let hashes: Vec<String> = out.executed.iter().map(|e| e.intent_hash.to_string()).collect();
+    assert_eq!(event["data"]["h"], serde_json::json!(hashes));
+    assert_eq!(out.executed[7].signer_id, users[7].account);
+    println!("{} intents: {} bytes of events", items.len(), line.len());
 }
 
 #[test]

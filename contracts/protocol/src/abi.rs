@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 /// NEP-297 `standard` of the intents contract's events.
 pub const EVENT_STANDARD: &str = "outpost";
-/// 2.0.0: one compact `executed` line per batch (v2, see the intents README).
-pub const EVENT_VERSION: &str = "2.0.0";
+/// 2.0.0: one `executed` line per batch (v2, see the intents README); 2.1.0: it lists the intents'
+/// hashes only, in the order of the call's arguments (which name each signer).
+pub const EVENT_VERSION: &str = "2.1.0";
 
 /// Contract method names the relayer and the dApp call.
 pub mod methods {

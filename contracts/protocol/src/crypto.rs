@@ -94,8 +94,7 @@ mod dalek {
                 .strip_prefix("ed25519:")
                 .ok_or_else(|| reject(ErrorCode::InvalidSecretKey, "expected the prefix `ed25519:`"))?;
             let mut buf = [0u8; 64];
-            let n = bs58::decode(data)
-                .onto(&mut buf[..])
+            let n = crate::base58::decode_into(data, &mut buf[..])
                 .map_err(|_| reject(ErrorCode::InvalidSecretKey, "not base58, or too long"))?;
             // NEAR writes seed ‖ public key (64 bytes); accept a bare 32-byte seed too.
             let seed: [u8; 32] = match n {
@@ -115,7 +114,7 @@ mod dalek {
             let mut bytes = [0u8; 64];
             bytes[..32].copy_from_slice(&self.seed());
             bytes[32..].copy_from_slice(&self.public_key().0);
-            write!(f, "ed25519:{}", bs58::encode(bytes).into_string())
+            write!(f, "ed25519:{}", crate::base58::encode(&bytes))
         }
     }
 

@@ -13,6 +13,7 @@
 //! Nothing here panics on user data: every rule returns an [`IntentError`].
 
 pub mod abi;
+pub mod base58;
 pub mod crypto;
 pub mod error;
 pub mod gossip;

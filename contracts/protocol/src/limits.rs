@@ -19,10 +19,11 @@ pub const MAX_WITHDRAWALS_PER_BATCH: usize = 8;
 /// Prepaid gas a withdrawal takes: 10 TGas for `ft_transfer`, 5 TGas for the callback, and the
 /// receipts' creation (measured in the VM; `simulate_intents` adds it per withdrawing item).
 pub const GAS_PER_WITHDRAWAL: u64 = 25_000_000_000_000;
-/// The gas a batch may need in all (what relayers attach; a transaction may carry more since
-/// protocol 83, but 300 TGas is what wallets and relayers use): `simulate_intents` reports
-/// `BATCH_GAS_TOO_HIGH` above it so the relayer splits.
-pub const MAX_BATCH_GAS: u64 = 300_000_000_000_000;
+/// The gas a batch may need in all: since protocol 83 (the contract needs 85) a call may prepay
+/// and burn 1 PGas (nearcore's `max_total_prepaid_gas`, `max_gas_burnt`). `simulate_intents`
+/// reports `BATCH_GAS_TOO_HIGH` above it so the relayer splits; a relayer reads the chain's own
+/// limit (`EXPERIMENTAL_protocol_config`) and may batch below this.
+pub const MAX_BATCH_GAS: u64 = 1_000_000_000_000_000;
 /// The signed `message` (the intent's JSON), in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 4096;
 /// A NEP-413 `callback_url`, in bytes (we carry it but do not call it).
@@ -35,7 +36,8 @@ pub const MAX_ACTIONS_PER_INTENT: usize = 16;
 pub const MAX_TOKENS_PER_DIFF: usize = 8;
 /// Nonces in one `invalidate_nonces`.
 pub const MAX_NONCES_PER_INVALIDATION: usize = 32;
-/// Signed intents in one `execute_intents` / `simulate_intents` call.
-pub const MAX_BATCH_SIZE: usize = 256;
+/// Signed intents in one `execute_intents` / `simulate_intents` call: as many as the `executed`
+/// event (47 bytes per intent) fits in the contract's 15 KiB share of NEAR's 16 KiB of logs.
+pub const MAX_BATCH_SIZE: usize = 320;
 /// One gossip message on the wire.
 pub const MAX_GOSSIP_MESSAGE_BYTES: usize = 8192;

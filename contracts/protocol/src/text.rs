@@ -40,7 +40,7 @@ fn decode_ed25519<const N: usize>(text: &str, code: ErrorCode) -> Result<[u8; N]
         .strip_prefix("ed25519:")
         .ok_or_else(|| reject(code, "expected the prefix `ed25519:`"))?;
     let mut out = [0u8; N];
-    match bs58::decode(data).onto(&mut out[..]) {
+    match crate::base58::decode_into(data, &mut out[..]) {
         Ok(n) if n == N => Ok(out),
         Ok(n) => Err(reject(code, format!("expected {N} bytes, got {n}"))),
         Err(_) => Err(reject(code, format!("not base58, or longer than {N} bytes"))),
@@ -48,7 +48,7 @@ fn decode_ed25519<const N: usize>(text: &str, code: ErrorCode) -> Result<[u8; N]
 }
 
 fn encode_ed25519(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-    write!(f, "ed25519:{}", bs58::encode(bytes).into_string())
+    write!(f, "ed25519:{}", crate::base58::encode(bytes))
 }
 
 /// An ed25519 public key.
@@ -240,7 +240,7 @@ impl FromStr for IntentHash {
     type Err = IntentError;
     fn from_str(s: &str) -> Result<Self, IntentError> {
         let mut out = [0u8; 32];
-        match bs58::decode(s).onto(&mut out[..]) {
+        match crate::base58::decode_into(s, &mut out[..]) {
             Ok(32) => Ok(IntentHash(out)),
             _ => Err(reject(ErrorCode::MessageMalformed, "an intent hash is 32 bytes in base58")),
         }
@@ -248,7 +248,7 @@ impl FromStr for IntentHash {
 }
 impl fmt::Display for IntentHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&bs58::encode(self.0).into_string())
+        f.write_str(&crate::base58::encode(&self.0))
     }
 }
 impl fmt::Debug for IntentHash {

@@ -94,14 +94,15 @@ mod native {
         /// Where the relayer keeps its pending intents (redb).
         #[arg(long, default_value = "outpost-relayer.redb")]
         store: PathBuf,
-        /// Gas reserved per intent, in TGas.
-        #[arg(long, default_value_t = 5)]
+        /// Gas reserved per intent before simulation, in TGas.
+        #[arg(long, default_value_t = 2)]
         gas_per_intent_tgas: u64,
         /// Extra gas per intent that withdraws, in TGas.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 25)]
         gas_per_withdraw_tgas: u64,
-        /// Prepaid gas cap of one execute_intents transaction, in TGas.
-        #[arg(long, default_value_t = 300)]
+        /// Prepaid gas cap of one execute_intents transaction, in TGas (1000: what a call may
+        /// prepay since protocol 83; 300 for an older chain).
+        #[arg(long, default_value_t = 1000)]
         max_batch_tgas: u64,
         /// The fee (yoctoNEAR, token `near`) an intent must offer to join the relayer's main
         /// pool; intents offering less wait in a small low-priority pool. 0: every intent is in

@@ -37,6 +37,13 @@ impl User {
         let key = SecretKey::from_seed([seed; 32]);
         User { account: key.public_key().implicit_account_id(), key }
     }
+    /// An implicit account for any of 2^32 seeds (batches larger than 255 users).
+    pub fn implicit_n(n: u32) -> Self {
+        let mut seed = [0u8; 32];
+        seed[..4].copy_from_slice(&n.to_le_bytes());
+        let key = SecretKey::from_seed(seed);
+        User { account: key.public_key().implicit_account_id(), key }
+    }
     pub fn named(seed: u8, name: &str) -> Self {
         User { key: SecretKey::from_seed([seed; 32]), account: acc(name) }
     }
