@@ -48,11 +48,16 @@ fn statuses(log: &StatusLog) -> HashMap<IntentHash, IntentStatus> {
 #[tokio::test]
 async fn batches_by_gas_and_attaches_the_simulated_deposit() {
     let (chain, url, _dir, store) = setup().await;
-    // 70 transfers (5 TGas each: 60 per 300 TGas batch), then 13 withdrawals (25 TGas: 12 per batch).
+    // 70 transfers (5 TGas each: 60 per 300 TGas batch), then 13 withdrawals (25 TGas: 12 per
+    // batch), under a relayer configured for a chain that allows 300 TGas per call.
     let mut intents: Vec<SignedIntent> = (0..70).map(valid_intent).collect();
     intents.extend((100..113).map(withdraw_intent));
     enqueue(&store, &intents);
-    let (mut relayer, log) = relayer(&url, store.clone());
+    let mut config = mock_rpc::test_relayer_config();
+    config.gas = GasConfig { per_intent: 5 * TGAS, per_withdraw_intent: 20 * TGAS, max_batch_gas: 300 * TGAS, ..GasConfig::default() };
+    let chain_client = RpcChainClient::new(&url, config.contract.clone(), config.signer_id.clone(), config.secret_key.public_key());
+    let log = StatusLog::default();
+    let mut relayer = Relayer::new(config, chain_client, store.clone(), log.clone());
     let mut settled = 0;
     for _ in 0..10 {
         settled += relayer.settle_once().await.unwrap();
@@ -82,7 +87,6 @@ async fn batches_by_gas_and_attaches_the_simulated_deposit() {
         assert!(matches!(store.state(&h).unwrap(), Some(IntentState::Executed { .. })));
     }
     assert_eq!(store.active_count().unwrap(), 0);
-    let _ = GasConfig::default();
 }
 
 #[tokio::test]
