@@ -90,6 +90,40 @@ async fn batches_by_gas_and_attaches_the_simulated_deposit() {
 }
 
 #[tokio::test]
+async fn batches_stay_within_the_gas_the_chain_allows_per_call() {
+    // The chain allows 300 TGas per call (as before protocol 83); the defaults would fill 1 PGas.
+    let (chain, url, _dir, store) = setup().await;
+    chain.lock().unwrap().max_gas_per_call = Some(300 * TGAS);
+    let intents: Vec<SignedIntent> = (2000..2200).map(valid_intent).collect();
+    enqueue(&store, &intents);
+    let (mut capped, _log) = relayer(&url, store.clone());
+    assert_eq!(settle_all(&mut capped, &store, 10).await, 2, "two batches");
+    assert_eq!(capped.max_batch_gas(), 300 * TGAS);
+    assert_eq!(capped.chain_limits().unwrap().max_log_bytes, 16384);
+    {
+        let c = chain.lock().unwrap();
+        let shapes: Vec<(usize, u64)> = c.sent.iter().map(|s| (s.items, s.gas / TGAS)).collect();
+        assert_eq!(shapes, vec![(150, 300), (50, 100)], "2 TGas an intent before simulation, at most 300 per call");
+        assert_eq!(c.calls["EXPERIMENTAL_protocol_config"], 1, "read once");
+    }
+
+    // An RPC that does not serve the method: the configured cap stands (the defaults' 1 PGas
+    // takes the contract's largest batch) and settling goes on.
+    let (chain, url, _dir, store) = setup().await;
+    chain.lock().unwrap().no_protocol_config = true;
+    let intents: Vec<SignedIntent> = (2200..2600).map(valid_intent).collect();
+    enqueue(&store, &intents);
+    let (mut configured, _log) = relayer(&url, store.clone());
+    assert_eq!(settle_all(&mut configured, &store, 10).await, 2);
+    assert_eq!(configured.chain_limits(), None);
+    assert_eq!(configured.max_batch_gas(), outpost_protocol::limits::MAX_BATCH_GAS);
+    let c = chain.lock().unwrap();
+    let sizes: Vec<usize> = c.sent.iter().map(|s| s.items).collect();
+    assert_eq!(sizes, vec![outpost_protocol::limits::MAX_BATCH_SIZE, 400 - outpost_protocol::limits::MAX_BATCH_SIZE]);
+    assert_eq!(c.calls["EXPERIMENTAL_protocol_config"], 1, "asked again only a minute later");
+}
+
+#[tokio::test]
 async fn a_curable_failure_waits_and_a_permanent_one_ends_at_once() {
     let (chain, url, _dir, store) = setup().await;
     let intents: Vec<SignedIntent> = (200..205).map(valid_intent).collect();

@@ -100,8 +100,8 @@ mod native {
         /// Extra gas per intent that withdraws, in TGas.
         #[arg(long, default_value_t = 25)]
         gas_per_withdraw_tgas: u64,
-        /// Prepaid gas cap of one execute_intents transaction, in TGas (1000: what a call may
-        /// prepay since protocol 83; 300 for an older chain).
+        /// Prepaid gas cap of one execute_intents transaction, in TGas. Lowered at start to what
+        /// the chain allows per call (`EXPERIMENTAL_protocol_config`: 1000 since protocol 83).
         #[arg(long, default_value_t = 1000)]
         max_batch_tgas: u64,
         /// The fee (yoctoNEAR, token `near`) an intent must offer to join the relayer's main

@@ -80,7 +80,48 @@ pub enum TxOutcome {
     Pending { tx_hash: CryptoHash },
 }
 
+/// What one call may use on this chain: nearcore's runtime config, read once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainLimits {
+    /// The least of `max_total_prepaid_gas` and `max_gas_burnt` (1 PGas since protocol 83).
+    pub max_gas_per_call: u64,
+    /// `max_total_log_length`, bytes of logs per receipt.
+    pub max_log_bytes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChainLimits;
+
+    #[test]
+    fn limits_from_nearcore_protocol_config() {
+        let config = serde_json::json!({"runtime_config": {"wasm_config": {"limit_config": {
+            "max_total_prepaid_gas": 1_000_000_000_000_000u64, "max_gas_burnt": "300000000000000", "max_total_log_length": 16384
+        }}}});
+        assert_eq!(
+            ChainLimits::from_protocol_config(&config),
+            Some(ChainLimits { max_gas_per_call: 300_000_000_000_000, max_log_bytes: 16384 })
+        );
+        assert_eq!(ChainLimits::from_protocol_config(&serde_json::json!({"runtime_config": {}})), None);
+    }
+}
+
+impl ChainLimits {
+    /// From an `EXPERIMENTAL_protocol_config` result.
+    pub fn from_protocol_config(config: &serde_json::Value) -> Option<ChainLimits> {
+        let limits = &config["runtime_config"]["wasm_config"]["limit_config"];
+        // Numbers in nearcore's JSON; accept the decimal strings near-gas can also write.
+        let gas = |name: &str| limits[name].as_u64().or_else(|| limits[name].as_str()?.parse().ok());
+        Some(ChainLimits {
+            max_gas_per_call: gas("max_total_prepaid_gas")?.min(gas("max_gas_burnt")?),
+            max_log_bytes: gas("max_total_log_length")?,
+        })
+    }
+}
+
 pub trait ChainClient: Send + Sync + 'static {
+    /// The chain's per-call limits (`EXPERIMENTAL_protocol_config`).
+    fn limits(&self) -> impl Future<Output = Result<ChainLimits, ChainError>> + Send;
     /// `nonce_status` view: whether a nonce was spent by an intent that executed (and which).
     fn nonce_status(&self, account: &str, nonce: &Nonce) -> impl Future<Output = Result<NonceStatus, ChainError>> + Send;
     /// `simulate_intents` view on the intents contract, on the latest (optimistic) state: a
@@ -226,6 +267,16 @@ impl ChainClient for RpcChainClient {
 
     async fn nonce_status(&self, account: &str, nonce: &Nonce) -> Result<NonceStatus, ChainError> {
         self.view(abi_methods::NONCE_STATUS, serde_json::json!({ "account_id": account, "nonce": nonce })).await
+    }
+
+    async fn limits(&self) -> Result<ChainLimits, ChainError> {
+        let request = methods::any::<Result<serde_json::Value, serde_json::Value>>(
+            "EXPERIMENTAL_protocol_config",
+            serde_json::json!({ "finality": "final" }),
+        );
+        let config = self.client.call(request).await.map_err(|e| classify(e, |h| ChainError::Transient(h.to_string())))?;
+        ChainLimits::from_protocol_config(&config)
+            .ok_or_else(|| ChainError::Rejected("EXPERIMENTAL_protocol_config without runtime_config.wasm_config.limit_config".into()))
     }
 
     async fn access_key(&self) -> Result<AccessKeyState, ChainError> {

@@ -16,7 +16,7 @@ pub mod store;
 
 use crate::metrics::RelayerMetrics;
 use crate::validate::now_ns;
-use chain::{AccessKeyState, ChainClient, ChainError, TxOutcome};
+use chain::{AccessKeyState, ChainClient, ChainError, ChainLimits, TxOutcome};
 use near_primitives::action::{Action as TxAction, FunctionCallAction};
 use near_primitives::hash::CryptoHash;
 use near_primitives::transaction::{SignedTransaction, Transaction, TransactionV0};
@@ -237,6 +237,9 @@ pub struct Relayer<C, S> {
     /// ends; everything else goes through meanwhile.
     suspects: Vec<IntentHash>,
     next_prune_ns: u64,
+    /// The chain's per-call limits, once read; until then the configured gas cap stands.
+    chain_limits: Option<ChainLimits>,
+    next_limits_check_ns: u64,
 }
 
 /// What to do with an intent that failed a check, by the chain's word.
@@ -257,7 +260,7 @@ fn failed(code: &str, reason: impl Into<String>) -> IntentStatus {
 
 impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     pub fn new(config: RelayerConfig, chain: C, store: Arc<Store>, status: S) -> Self {
-        Relayer { config, chain, store, status, metrics: None, health: Health::default(), next_nonce: None, suspects: Vec::new(), next_prune_ns: 0 }
+        Relayer { config, chain, store, status, metrics: None, health: Health::default(), next_nonce: None, suspects: Vec::new(), next_prune_ns: 0, chain_limits: None, next_limits_check_ns: 0 }
     }
 
     /// Reports halts into `health` (the HTTP API serves it).
@@ -453,6 +456,43 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         result
     }
 
+    /// Caps batches at what one call may prepay on this chain (1 PGas since protocol 83, 300 TGas
+    /// before), read once from `EXPERIMENTAL_protocol_config`. An RPC that does not serve it leaves
+    /// the configured cap (`--max-batch-tgas`) and is asked again a minute later.
+    async fn read_chain_limits(&mut self, now: u64) {
+        if self.chain_limits.is_some() || now < self.next_limits_check_ns {
+            return;
+        }
+        match self.chain.limits().await {
+            Ok(limits) => {
+                let configured = self.config.gas.max_batch_gas;
+                self.config.gas.max_batch_gas = configured.min(limits.max_gas_per_call);
+                tracing::info!(
+                    chain_max_tgas = limits.max_gas_per_call / TGAS,
+                    configured_tgas = configured / TGAS,
+                    max_log_bytes = limits.max_log_bytes,
+                    "chain limits read; batches prepay at most {} TGas",
+                    self.config.gas.max_batch_gas / TGAS
+                );
+                self.chain_limits = Some(limits);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the chain's limits (EXPERIMENTAL_protocol_config); keeping --max-batch-tgas");
+                self.next_limits_check_ns = now.saturating_add(60_000_000_000);
+            }
+        }
+    }
+
+    /// The chain's per-call limits, once read.
+    pub fn chain_limits(&self) -> Option<ChainLimits> {
+        self.chain_limits
+    }
+
+    /// The gas cap batches use now: the configured one, lowered to the chain's.
+    pub fn max_batch_gas(&self) -> u64 {
+        self.config.gas.max_batch_gas
+    }
+
     fn halt(&self, e: &ChainError) {
         let now = now_ns();
         let mut health = self.health.0.lock().expect("health");
@@ -534,6 +574,7 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     }
 
     async fn settle_round(&mut self, now: u64) -> Result<usize, RelayerError> {
+        self.read_chain_limits(now).await;
         // First resolve batches sent earlier whose outcome we never saw (crash, lost response).
         let mut settled = self.recover().await?;
         let due = self.take_due(now, &mut settled).await?;

@@ -97,6 +97,11 @@ pub struct Chain {
     pub down: bool,
     pub sent: Vec<Sent>,
     pub calls: HashMap<String, usize>,
+    /// `max_total_prepaid_gas` in `EXPERIMENTAL_protocol_config` (None: 1 PGas, as since
+    /// protocol 83); `max_gas_burnt` is the same.
+    pub max_gas_per_call: Option<u64>,
+    /// `EXPERIMENTAL_protocol_config` is not served (an RPC proxy that filters it).
+    pub no_protocol_config: bool,
 }
 
 pub type Shared = Arc<Mutex<Chain>>;
@@ -211,6 +216,7 @@ async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Respons
         "view_access_key" => "view_access_key",
         "send_tx" => "send_tx",
         "tx" => "tx",
+        "EXPERIMENTAL_protocol_config" => "EXPERIMENTAL_protocol_config",
         _ => return (StatusCode::BAD_REQUEST, "unknown method").into_response(),
     };
     let fault = chain.faults.get_mut(key).and_then(|q| q.pop_front());
@@ -221,6 +227,19 @@ async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Respons
     }
     let block_hash = chain.block_hash;
     match key {
+        "EXPERIMENTAL_protocol_config" => {
+            if chain.no_protocol_config {
+                return rpc_err(&id, RpcError::method_not_found("EXPERIMENTAL_protocol_config".into()));
+            }
+            // The part of nearcore's answer the relayer reads (the real one has hundreds of fields).
+            let gas = chain.max_gas_per_call.unwrap_or(1_000_000_000_000_000);
+            rpc_ok(
+                &id,
+                json!({"protocol_version": 86, "runtime_config": {"wasm_config": {"limit_config": {
+                    "max_total_prepaid_gas": gas, "max_gas_burnt": gas, "max_total_log_length": 16384,
+                }}}}),
+            )
+        }
         "call_function" => {
             assert_eq!(params["account_id"], CONTRACT);
             // Views run on the latest state, where a transaction sent now would run.
