@@ -25,6 +25,12 @@ excludes=()
 for c in $(wasm_only_crates); do excludes+=(--exclude "$c"); done
 cargo test --locked --workspace "${excludes[@]}"
 
+step "Settlement benchmark (tier 2: 10,000 transfers through outpost-node on a sandbox; skipped without one)"
+# Built with the tests above (same profile); its client side also runs against the mock RPC in
+# p2p/tests/settlement.rs. Report: target/reports/settlement.md. The relayer is
+# $OUTPOST_NODE_BIN, else a release outpost-node beside it, else the debug one `cargo test` built.
+cargo run --locked -q -p outpost-integration-tests --example settlement
+
 step "dApp: build, then drive it in headless Chromium (tier 1)"
 ensure_chromium
 ensure_e2e_tools

@@ -6,6 +6,7 @@
 //! * [`node`] (native): the swarm over TCP and WebSocket and its event loop;
 //! * [`relayer`] (native): collects intents, simulates, batches, submits `execute_intents`;
 //! * [`http`] (native): `POST /intents`, `GET /intents/{hash}`, `GET /metrics`;
+//! * [`settlement`] (native): the settlement benchmark's client (post, follow, report);
 //! * [`browser`] (wasm32): the same behaviour over `websocket-websys`, for the dApp.
 
 pub mod behaviour;
@@ -21,6 +22,8 @@ pub mod metrics;
 pub mod node;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod relayer;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod settlement;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
