@@ -7,8 +7,9 @@
 //! `cargo run -p outpost-integration-tests --example settlement` (the test command runs it). Like
 //! tier 2 it needs a sandbox binary (NEAR_SANDBOX_BIN_PATH, or OUTPOST_SANDBOX_DOWNLOAD=1) and
 //! otherwise says so and exits 0. `OUTPOST_NODE_BIN` names the relayer binary (default: the
-//! release build next to this one if present, else the debug one); `OUTPOST_BENCH_INTENTS` and
-//! `OUTPOST_BENCH_SIGNERS` change the load. The client side (`outpost_p2p::settlement`) is the same
+//! release build next to this one if present, else the debug one); `OUTPOST_BENCH_INTENTS`,
+//! `OUTPOST_BENCH_SIGNERS` and `OUTPOST_BENCH_KEYS` (relayer keys, so transactions in flight;
+//! default 4) change the load. The client side (`outpost_p2p::settlement`) is the same
 //! code `p2p/tests/settlement.rs` runs against the mock RPC.
 
 use near_workspaces::network::Sandbox;
@@ -136,7 +137,24 @@ async fn bench(worker: Worker<Sandbox>) {
     std::fs::create_dir_all(&dir).unwrap();
     let key_file = dir.join("relayer.json");
     let secret = relayer.secret_key().to_string();
-    let public = secret.parse::<near_crypto::SecretKey>().unwrap().public_key().to_string();
+    let main_key: near_crypto::SecretKey = secret.parse().unwrap();
+    let public = main_key.public_key().to_string();
+    // The pool of keys (`--relayer-keys`): the derived ones are added as function-call keys for
+    // execute_intents, as `outpost-node --print-relayer-keys` tells an operator to, and are
+    // visible at final before the node starts.
+    let keys_in_pool = env_usize("OUTPOST_BENCH_KEYS", 4).max(1);
+    for key in outpost_p2p::relayer::derived_keys(&main_key, keys_in_pool) {
+        use near_workspaces::types::AccessKey;
+        let permission = AccessKey::function_call_access(intents.id(), &["execute_intents"], None);
+        ok(relayer.batch(relayer.id()).add_key(key.public_key().to_string().parse().unwrap(), permission).transact().await);
+        let probe = outpost_p2p::relayer::chain::RpcChainClient::new(&worker.rpc_addr(), contract.parse().unwrap(), relayer.id().as_str().parse().unwrap(), key.public_key());
+        let mut tries = 0;
+        while outpost_p2p::relayer::chain::ChainClient::access_key(&probe).await.is_err() {
+            tries += 1;
+            assert!(tries < 60, "a pool key never became visible at final");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
     std::fs::write(&key_file, json!({"account_id": relayer.id(), "public_key": public, "private_key": secret}).to_string()).unwrap();
     let http_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let binary = node_binary();
@@ -149,7 +167,7 @@ async fn bench(worker: Worker<Sandbox>) {
         .arg(dir.join("store.redb"))
         .arg("--identity-file")
         .arg(dir.join("node.key"))
-        .args(["--min-fee-yocto", "0", "--per-signer", &per_signer.max(16).to_string()])
+        .args(["--min-fee-yocto", "0", "--per-signer", &per_signer.max(16).to_string(), "--relayer-keys", &keys_in_pool.to_string()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -177,7 +195,7 @@ async fn bench(worker: Worker<Sandbox>) {
         settlement::gas_per_intent(&worker.rpc_addr(), &relayer_id, &report.tx_hashes, report.executed).await.expect("gas from the receipts");
     let mut text = report.markdown(&format!("settlement: {total} transfers from {signers} signers through outpost-node on a sandbox"));
     text.push_str(&format!(
-        "| gas per intent (all receipts of the batches) | {:.3} TGas |\n| gas in all | {:.1} TGas |\n| relayer binary | {} |\n",
+        "| gas per intent (all receipts of the batches) | {:.3} TGas |\n| gas in all | {:.1} TGas |\n| relayer keys (transactions in flight at most) | {keys_in_pool} |\n| relayer binary | {} |\n",
         gas_per_intent as f64 / 1e12,
         gas_total as f64 / 1e12,
         binary.display()

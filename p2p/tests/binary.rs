@@ -88,7 +88,8 @@ fn help_lists_the_options() {
     let text = String::from_utf8_lossy(&out.stdout);
     for flag in [
         "--listen", "--bootstrap", "--identity-file", "--http", "--relayer", "--rpc-url", "--relayer-key-file", "--store", "--max-batch-tgas",
-        "--tls-cert", "--tls-key", "--max-connections-per-ip", "--trusted-ip", "--metrics-listen", "--http-rate",
+        "--tls-cert", "--tls-key", "--max-connections-per-ip", "--trusted-ip", "--metrics-listen", "--http-rate", "--relayer-keys",
+        "--print-relayer-keys",
     ] {
         assert!(text.contains(flag), "--help mentions {flag}");
     }
@@ -103,6 +104,35 @@ fn help_lists_the_options() {
         .unwrap();
     assert!(!no_cert.status.success());
     assert!(String::from_utf8_lossy(&no_cert.stderr).contains("needs --tls-cert"), "{}", String::from_utf8_lossy(&no_cert.stderr));
+}
+
+#[test]
+fn relayer_keys_are_derived_from_the_key_file_and_printed_with_the_command_to_add_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = near_crypto::SecretKey::from_seed(near_crypto::KeyType::ED25519, "binary test relayer");
+    let file = dir.path().join("relayer.json");
+    std::fs::write(&file, serde_json::json!({"account_id": "relayer.testnet", "public_key": main.public_key(), "private_key": main}).to_string()).unwrap();
+    let print = || {
+        let out = Command::new(BIN)
+            .args(["--contract", "intents.testnet", "--relayer-keys", "3", "--print-relayer-keys", "--relayer-key-file"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = print();
+    assert_eq!(text, print(), "the same keys every time");
+    let derived = outpost_p2p::relayer::derived_keys(&main, 3);
+    assert_eq!(derived.len(), 2);
+    for key in &derived {
+        assert!(text.contains(&format!(
+            "near account add-key relayer.testnet grant-function-call-access --allowance unlimited --contract-account-id intents.testnet --function-names execute_intents use-manually-provided-public-key {}",
+            key.public_key()
+        )), "{text}");
+    }
+    assert!(!text.contains(&main.to_string()), "no secret is printed");
+    assert!(!text.contains(&derived[0].to_string()), "no secret is printed");
 }
 
 #[tokio::test]

@@ -123,6 +123,60 @@ async fn batches_stay_within_the_gas_the_chain_allows_per_call() {
     assert_eq!(c.calls["EXPERIMENTAL_protocol_config"], 1, "asked again only a minute later");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_keys_keep_batches_in_flight_at_once_and_never_share_an_intent() {
+    let (chain, url, _dir, store) = setup().await;
+    // Three more keys configured; the account has two of them (the third was never added).
+    let extra: Vec<near_crypto::SecretKey> =
+        (0..3).map(|i| near_crypto::SecretKey::from_seed(near_crypto::KeyType::ED25519, &format!("relayer lane {i}"))).collect();
+    {
+        let mut c = chain.lock().unwrap();
+        c.send_delay = Duration::from_millis(300);
+        c.extra_keys.insert(extra[0].public_key().to_string(), 7);
+        c.extra_keys.insert(extra[1].public_key().to_string(), 1_000);
+    }
+    // 600 transfers from 200 signers.
+    let intents: Vec<SignedIntent> = (4000..4600).map(valid_intent).collect();
+    enqueue(&store, &intents);
+    let mut config = mock_rpc::test_relayer_config();
+    config.extra_keys = extra.clone();
+    let chain_client = RpcChainClient::new(&url, config.contract.clone(), config.signer_id.clone(), config.secret_key.public_key());
+    let log = StatusLog::default();
+    let mut relayer = Relayer::new(config, chain_client, store.clone(), log.clone());
+    assert_eq!(settle_all(&mut relayer, &store, 10).await, 1, "one round: a batch per key");
+    assert_eq!(relayer.lanes(), 3, "the key the account lacks is left out");
+
+    let c = chain.lock().unwrap();
+    assert_eq!(c.max_in_flight, 3, "three transactions in flight at once");
+    let keys: std::collections::HashSet<&str> = c.sent.iter().map(|s| s.public_key.as_str()).collect();
+    assert_eq!(keys.len(), 3);
+    for s in &c.sent {
+        let first = match s.public_key.as_str() {
+            k if k == extra[0].public_key().to_string() => 8,
+            k if k == extra[1].public_key().to_string() => 1_001,
+            _ => 42,
+        };
+        assert_eq!(s.nonce, first, "each key uses its own nonce");
+    }
+    // Every intent went out exactly once, and executed.
+    assert_eq!(c.sent.iter().map(|s| s.items).sum::<usize>(), 600);
+    assert_eq!(c.used.len(), 600);
+    let st = statuses(&log);
+    assert!(intents.iter().all(|s| matches!(st[&hash_of(s)], IntentStatus::Executed { .. })));
+    // One signer's intents share a key (two batches in flight never spend one balance twice).
+    let mut key_of_signer: HashMap<String, &str> = HashMap::new();
+    for (tx, (signed_tx, hashes)) in &c.executed {
+        let _ = tx;
+        let key = signed_tx.transaction.public_key().to_string();
+        for h in hashes {
+            let s = intents.iter().find(|s| hash_of(s) == *h).unwrap();
+            let signer = outpost_protocol::validate::decode_intent(&s.message).unwrap().signer_id.to_string();
+            let key = c.sent.iter().find(|x| x.public_key == key).map(|x| x.public_key.as_str()).unwrap();
+            assert_eq!(*key_of_signer.entry(signer).or_insert(key), key);
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_curable_failure_waits_and_a_permanent_one_ends_at_once() {
     let (chain, url, _dir, store) = setup().await;

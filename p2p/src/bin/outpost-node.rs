@@ -100,6 +100,17 @@ mod native {
         /// Extra gas per intent that withdraws, in TGas.
         #[arg(long, default_value_t = 25)]
         gas_per_withdraw_tgas: u64,
+        /// Access keys the relayer sends on, each with its own nonce: up to this many
+        /// execute_intents transactions in flight at once. The first is the key file's; keys
+        /// 2..N are derived from it and must be on the relayer account first (as function-call
+        /// keys for the contract's execute_intents): see --print-relayer-keys. Keys the account
+        /// lacks are left out with a warning.
+        #[arg(long, default_value_t = 1)]
+        relayer_keys: usize,
+        /// Print the public keys --relayer-keys derives from --relayer-key-file, with the
+        /// near-cli command that adds each one, and exit.
+        #[arg(long)]
+        print_relayer_keys: bool,
         /// Prepaid gas cap of one execute_intents transaction, in TGas. Lowered at start to what
         /// the chain allows per call (`EXPERIMENTAL_protocol_config`: 1000 since protocol 83).
         #[arg(long, default_value_t = 1000)]
@@ -170,7 +181,30 @@ mod native {
         }
     }
 
+    /// `--print-relayer-keys`: what to add to the relayer account for `--relayer-keys N`.
+    fn print_relayer_keys(args: &Args) -> Result<(), String> {
+        let key_path = args.relayer_key_file.clone().ok_or("--print-relayer-keys needs --relayer-key-file")?;
+        let key = near_crypto::KeyFile::from_file(&key_path).map_err(|e| format!("{}: {e}", key_path.display()))?;
+        let extra = outpost_p2p::relayer::derived_keys(&key.secret_key, args.relayer_keys.max(1));
+        println!("# {} keys for {}: the key file's ({}) and {} derived from it.", extra.len() + 1, key.account_id, key.public_key, extra.len());
+        println!("# Add each as a function-call key that may only call execute_intents (no allowance needed:");
+        println!("# execute_intents takes no deposit), then run outpost-node --relayer --relayer-keys {}.", extra.len() + 1);
+        for k in &extra {
+            println!(
+                "near account add-key {} grant-function-call-access --allowance unlimited --contract-account-id {} --function-names execute_intents use-manually-provided-public-key {} network-config {} sign-with-keychain send",
+                key.account_id,
+                args.contract,
+                k.public_key(),
+                args.chain_id
+            );
+        }
+        Ok(())
+    }
+
     async fn run(args: Args) -> Result<(), String> {
+        if args.print_relayer_keys {
+            return print_relayer_keys(&args);
+        }
         let keypair = load_identity(&args.identity_file)?;
         let mut registry = Registry::default();
         let mut config = NodeConfig::new(&args.chain_id, &args.contract, keypair);
@@ -199,6 +233,7 @@ mod native {
             let key = near_crypto::KeyFile::from_file(&key_path).map_err(|e| format!("{}: {e}", key_path.display()))?;
             let contract = args.contract.parse().map_err(|e| format!("--contract: {e}"))?;
             let mut rc = RelayerConfig::new(key.account_id.clone(), key.secret_key.clone(), contract);
+            rc.extra_keys = outpost_p2p::relayer::derived_keys(&key.secret_key, args.relayer_keys.max(1));
             rc.gas = GasConfig {
                 per_intent: args.gas_per_intent_tgas * TGAS,
                 per_withdraw_intent: args.gas_per_withdraw_tgas * TGAS,

@@ -127,7 +127,11 @@ pub trait ChainClient: Send + Sync + 'static {
     /// `simulate_intents` view on the intents contract, on the latest (optimistic) state: a
     /// deposit the user just made is visible at once.
     fn simulate(&self, batch: &[SignedIntent]) -> impl Future<Output = Result<SimulationReport, ChainError>> + Send;
+    /// The relayer's main access key (the one the client was made for).
     fn access_key(&self) -> impl Future<Output = Result<AccessKeyState, ChainError>> + Send;
+    /// Another access key of the relayer account (a key of the pool that keeps several
+    /// transactions in flight, each with its own nonce).
+    fn access_key_of(&self, public_key: &near_crypto::PublicKey) -> impl Future<Output = Result<AccessKeyState, ChainError>> + Send;
     /// Sends a signed transaction and waits until it is final (or the node times out).
     fn send_tx(&self, tx: &SignedTransaction) -> impl Future<Output = Result<TxOutcome, ChainError>> + Send;
     /// The outcome of a transaction sent earlier; `None` when the chain does not know it.
@@ -280,9 +284,13 @@ impl ChainClient for RpcChainClient {
     }
 
     async fn access_key(&self) -> Result<AccessKeyState, ChainError> {
+        self.access_key_of(&self.public_key).await
+    }
+
+    async fn access_key_of(&self, public_key: &near_crypto::PublicKey) -> Result<AccessKeyState, ChainError> {
         let request = methods::query::RpcQueryRequest {
             block_reference: BlockReference::Finality(Finality::Final),
-            request: QueryRequest::ViewAccessKey { account_id: self.signer_id.clone(), public_key: self.public_key.clone() },
+            request: QueryRequest::ViewAccessKey { account_id: self.signer_id.clone(), public_key: public_key.clone() },
         };
         let response = self.client.call(request).await.map_err(|e| {
             classify(e, |h| match h {

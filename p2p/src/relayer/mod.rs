@@ -104,6 +104,10 @@ impl Default for RetryConfig {
 pub struct RelayerConfig {
     pub signer_id: AccountId,
     pub secret_key: near_crypto::SecretKey,
+    /// More access keys of `signer_id` (function-call keys for `execute_intents` suffice): each
+    /// carries its own batch with its own nonce, so up to `1 + extra_keys.len()` transactions are
+    /// in flight at once. A key the chain does not know is left out (with a warning).
+    pub extra_keys: Vec<near_crypto::SecretKey>,
     pub contract: AccountId,
     pub gas: GasConfig,
     pub retry: RetryConfig,
@@ -137,6 +141,7 @@ impl RelayerConfig {
         RelayerConfig {
             signer_id,
             secret_key,
+            extra_keys: Vec::new(),
             contract,
             gas: GasConfig::default(),
             retry: RetryConfig::default(),
@@ -230,8 +235,11 @@ pub struct Relayer<C, S> {
     status: S,
     metrics: Option<RelayerMetrics>,
     health: Health,
-    /// The next nonce to use; refreshed from the chain when unknown or rejected.
-    next_nonce: Option<u64>,
+    /// The access keys batches go out on, each with the next nonce to use (refreshed from the
+    /// chain when unknown or rejected). The first is the main key.
+    lanes: Vec<Lane>,
+    /// Whether the extra keys were checked against the chain yet.
+    lanes_checked: bool,
     /// After a batch failed as a whole: the smallest set of intents known to hold a culprit.
     /// Batches then take half of it at a time (a binary search), until the culprit is alone and
     /// ends; everything else goes through meanwhile.
@@ -240,6 +248,27 @@ pub struct Relayer<C, S> {
     /// The chain's per-call limits, once read; until then the configured gas cap stands.
     chain_limits: Option<ChainLimits>,
     next_limits_check_ns: u64,
+}
+
+/// The relayer's extra access keys, derived from its main key so that one key file is all an
+/// operator keeps: key `i` (1-based, after the main key) is ed25519 from the seed
+/// `outpost relayer key <i> <main secret key>`. Each must be added to the relayer account before
+/// use (`outpost-node --print-relayer-keys` prints them and the near-cli commands).
+pub fn derived_keys(main: &near_crypto::SecretKey, count: usize) -> Vec<near_crypto::SecretKey> {
+    (1..count).map(|i| near_crypto::SecretKey::from_seed(near_crypto::KeyType::ED25519, &format!("outpost relayer key {i} {main}"))).collect()
+}
+
+/// One access key of the relayer account and its nonce: one transaction in flight at a time.
+struct Lane {
+    key: near_crypto::SecretKey,
+    next_nonce: Option<u64>,
+}
+
+/// Which lane a signer's intents go out on: always the same one, so two batches in flight never
+/// spend one signer's balance twice (a stable FNV-1a of the account id).
+fn lane_of(signer: &str, lanes: usize) -> usize {
+    let hash = signer.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    (hash % lanes.max(1) as u64) as usize
 }
 
 /// What to do with an intent that failed a check, by the chain's word.
@@ -260,7 +289,8 @@ fn failed(code: &str, reason: impl Into<String>) -> IntentStatus {
 
 impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
     pub fn new(config: RelayerConfig, chain: C, store: Arc<Store>, status: S) -> Self {
-        Relayer { config, chain, store, status, metrics: None, health: Health::default(), next_nonce: None, suspects: Vec::new(), next_prune_ns: 0, chain_limits: None, next_limits_check_ns: 0 }
+        let lanes = std::iter::once(&config.secret_key).chain(&config.extra_keys).map(|key| Lane { key: key.clone(), next_nonce: None }).collect();
+        Relayer { config, chain, store, status, metrics: None, health: Health::default(), lanes, lanes_checked: false, suspects: Vec::new(), next_prune_ns: 0, chain_limits: None, next_limits_check_ns: 0 }
     }
 
     /// Reports halts into `health` (the HTTP API serves it).
@@ -483,6 +513,35 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         }
     }
 
+    /// Leaves out the extra keys the chain does not know (not added yet, or removed), once; the
+    /// main key's problems halt the relayer instead (see `settle_once`).
+    async fn check_lanes(&mut self) {
+        if self.lanes_checked || self.lanes.len() < 2 {
+            return;
+        }
+        let mut known = vec![true; self.lanes.len()];
+        for (i, lane) in self.lanes.iter().enumerate().skip(1) {
+            match self.chain.access_key_of(&lane.key.public_key()).await {
+                Ok(_) => {}
+                Err(ChainError::Relayer(e)) => {
+                    tracing::warn!(public_key = %lane.key.public_key(), error = %e, "an extra relayer key is not on the account; it is left out");
+                    known[i] = false;
+                }
+                // Ask again next round.
+                Err(_) => return,
+            }
+        }
+        let mut flags = known.into_iter();
+        self.lanes.retain(|_| flags.next().unwrap_or(true));
+        tracing::info!(keys = self.lanes.len(), "relayer keys: up to this many transactions in flight");
+        self.lanes_checked = true;
+    }
+
+    /// How many access keys batches go out on (transactions in flight at most).
+    pub fn lanes(&self) -> usize {
+        self.lanes.len()
+    }
+
     /// The chain's per-call limits, once read.
     pub fn chain_limits(&self) -> Option<ChainLimits> {
         self.chain_limits
@@ -575,6 +634,7 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
 
     async fn settle_round(&mut self, now: u64) -> Result<usize, RelayerError> {
         self.read_chain_limits(now).await;
+        self.check_lanes().await;
         // First resolve batches sent earlier whose outcome we never saw (crash, lost response).
         let mut settled = self.recover().await?;
         let due = self.take_due(now, &mut settled).await?;
@@ -603,14 +663,84 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         if candidates.is_empty() {
             return Ok(settled);
         }
-        let (chosen, _) = self.config.gas.take_batch(&candidates, |(_, r)| &r.signed);
-        let mut batch: Vec<(IntentHash, SignedIntent)> = chosen.iter().map(|(h, r)| (*h, r.signed.clone())).collect();
+        // One batch per lane (access key), each from its own signers; swap pairs and a culprit
+        // search go on the first lane alone.
+        let lanes = if self.suspects.is_empty() { self.lanes.len() } else { 1 };
+        let mut per_lane: Vec<Vec<(IntentHash, Record)>> = vec![Vec::new(); lanes];
+        for (hash, record) in candidates {
+            let lane = match lanes {
+                1 => 0,
+                _ if is_swap(&record.signed) => 0,
+                _ => outpost_protocol::validate::decode_intent(&record.signed.message).map_or(0, |i| lane_of(i.signer_id.as_str(), lanes)),
+            };
+            per_lane[lane].push((hash, record));
+        }
+        let mut batches = Vec::new();
+        for (lane, candidates) in per_lane.into_iter().enumerate() {
+            if candidates.is_empty() {
+                continue;
+            }
+            let (chosen, _) = self.config.gas.take_batch(&candidates, |(_, r)| &r.signed);
+            let batch: Vec<(IntentHash, SignedIntent)> = chosen.iter().map(|(h, r)| (*h, r.signed.clone())).collect();
+            if let Some((batch, gas)) = self.simulate_until_clean(batch, &mut settled).await? {
+                batches.push((lane, batch, gas));
+            }
+            if !self.suspects.is_empty() {
+                // This lane's batch failed as a whole and a culprit search started: it takes
+                // the next rounds alone.
+                break;
+            }
+        }
+        // Every batch is in flight at once, one per key; their outcomes are applied in order.
+        let mut lanes = std::mem::take(&mut self.lanes);
+        let sent = {
+            let this = &*self;
+            let mut lane_refs: Vec<Option<&mut Lane>> = lanes.iter_mut().map(Some).collect();
+            let sends = batches.into_iter().map(|(lane, batch, gas)| {
+                let lane = lane_refs[lane].take().expect("one batch per lane");
+                let hashes: Vec<IntentHash> = batch.iter().map(|(h, _)| *h).collect();
+                let signed: Vec<SignedIntent> = batch.into_iter().map(|(_, s)| s).collect();
+                async move {
+                    let outcome = this.submit(lane, &hashes, &signed, gas).await;
+                    (hashes, signed, outcome)
+                }
+            });
+            futures::future::join_all(sends).await
+        };
+        self.lanes = std::mem::take(&mut lanes);
+        let mut first_error = None;
+        for (hashes, signed, outcome) in sent {
+            match outcome {
+                // The node refused the transaction itself (too large, too much gas): the batch's
+                // fault, so it is split like a batch that failed on chain.
+                Err(RelayerError::Chain(ChainError::TxInvalid(detail))) => {
+                    let batch: Vec<_> = hashes.iter().copied().zip(signed).collect();
+                    settled += self.batch_failed(&batch, Waiting { code: "TX_INVALID".into(), detail }, None).await?;
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+                Ok(outcome) => settled += self.apply_outcome(&hashes, &signed, outcome).await?,
+            }
+        }
+        self.update_pending_gauge();
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(settled),
+        }
+    }
 
-        // Simulate until the whole batch passes: each round takes out the failing items, and the
-        // gas to attach comes from a simulation of exactly the batch we submit.
+    /// Simulates until the whole batch passes: each round takes out the failing items, and the
+    /// gas to attach comes from a simulation of exactly the batch to submit. `None` when nothing
+    /// is left to send (every item ended or waits, or the batch failed as a whole).
+    async fn simulate_until_clean(
+        &mut self,
+        mut batch: Vec<(IntentHash, SignedIntent)>,
+        settled: &mut usize,
+    ) -> Result<Option<(Vec<(IntentHash, SignedIntent)>, u64)>, RelayerError> {
         let report = loop {
             if batch.is_empty() {
-                return Ok(settled);
+                return Ok(None);
             }
             let signed: Vec<SignedIntent> = batch.iter().map(|(_, s)| s.clone()).collect();
             let report = self.retry("simulate_intents", || self.chain.simulate(&signed)).await?;
@@ -620,7 +750,7 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                     Some(ItemResult::Ok) => keep.push((*hash, s.clone())),
                     Some(ItemResult::Failed { code, detail }) => {
                         let error = Waiting { code: code.clone(), detail: detail.clone() };
-                        settled += self.judge(*hash, s, error, None).await?;
+                        *settled += self.judge(*hash, s, error, None).await?;
                     }
                     // The contract reported no verdict for this item: it waits for a later round.
                     None => {}
@@ -637,8 +767,8 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                     batch.retain(|(_, s)| !is_swap(s));
                 }
                 Some(ItemResult::Failed { code, detail }) => {
-                    settled += self.batch_failed(&batch, Waiting { code, detail }, None).await?;
-                    return Ok(settled);
+                    *settled += self.batch_failed(&batch, Waiting { code, detail }, None).await?;
+                    return Ok(None);
                 }
                 Some(ItemResult::Ok) => break report,
             }
@@ -650,21 +780,7 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
             g => g.saturating_add(g / 10),
         }
         .min(self.config.gas.max_batch_gas);
-        let hashes: Vec<IntentHash> = batch.iter().map(|(h, _)| *h).collect();
-        let signed: Vec<SignedIntent> = batch.into_iter().map(|(_, s)| s).collect();
-        let outcome = match self.submit(&hashes, &signed, gas).await {
-            // The node refused the transaction itself (too large, too much gas): the batch's
-            // fault, so it is split like a batch that failed on chain.
-            Err(RelayerError::Chain(ChainError::TxInvalid(detail))) => {
-                let batch: Vec<_> = hashes.iter().copied().zip(signed).collect();
-                settled += self.batch_failed(&batch, Waiting { code: "TX_INVALID".into(), detail }, None).await?;
-                return Ok(settled);
-            }
-            other => other?,
-        };
-        settled += self.apply_outcome(&hashes, &signed, outcome).await?;
-        self.update_pending_gauge();
-        Ok(settled)
+        Ok(Some((batch, gas)))
     }
 
     /// A batch failed as a whole, not on one named item (its events or gas too large, ...).
@@ -773,10 +889,10 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
 
     /// `execute_intents` with no deposit (v2: storage is charged to the relayer's NEAR in the
     /// ledger), so a function-call access key limited to that method can sign it.
-    fn build_tx(&self, key: AccessKeyState, nonce: u64, args: &[u8], gas: u64) -> SignedTransaction {
+    fn build_tx(&self, secret_key: &near_crypto::SecretKey, key: AccessKeyState, nonce: u64, args: &[u8], gas: u64) -> SignedTransaction {
         let tx = Transaction::V0(TransactionV0 {
             signer_id: self.config.signer_id.clone(),
-            public_key: self.config.secret_key.public_key(),
+            public_key: secret_key.public_key(),
             nonce,
             receiver_id: self.config.contract.clone(),
             block_hash: key.block_hash,
@@ -788,37 +904,47 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
             }))],
         });
         let (hash, _) = tx.get_hash_and_size();
-        SignedTransaction::new(self.config.secret_key.sign(hash.as_ref()), tx)
+        SignedTransaction::new(secret_key.sign(hash.as_ref()), tx)
+    }
+
+    /// A store write (an fsync) on the blocking pool: batches on other keys go on meanwhile.
+    async fn update_off_thread(&self, changes: Vec<(IntentHash, State, bool)>) -> Result<(), StoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.update(&changes)).await.map_err(|e| StoreError(e.to_string()))?
     }
 
     /// Signs and sends one `execute_intents`, handling nonce and expiry errors by re-signing.
     /// The batch is marked submitted under each transaction hash before that transaction is sent.
-    async fn submit(&mut self, hashes: &[IntentHash], signed: &[SignedIntent], gas: u64) -> Result<TxOutcome, RelayerError> {
+    async fn submit(&self, lane: &mut Lane, hashes: &[IntentHash], signed: &[SignedIntent], gas: u64) -> Result<TxOutcome, RelayerError> {
         let args = serde_json::to_vec(&serde_json::json!({ "signed": signed })).map_err(|e| StoreError(e.to_string()))?;
         let mut resigns = 0;
+        let public_key = lane.key.public_key();
         loop {
-            let key = self.retry("view_access_key", || self.chain.access_key()).await?;
-            let nonce = self.next_nonce.filter(|n| *n > key.nonce).unwrap_or(key.nonce + 1);
-            let tx = self.build_tx(key, nonce, &args, gas);
+            let key = self.retry("view_access_key", || self.chain.access_key_of(&public_key)).await?;
+            let nonce = lane.next_nonce.filter(|n| *n > key.nonce).unwrap_or(key.nonce + 1);
+            let tx = self.build_tx(&lane.key, key, nonce, &args, gas);
             let tx_hash = tx.get_hash();
-            let submitted = State::Submitted { tx_hash: tx_hash.to_string(), signed_tx: Some(encode_tx(&tx)) };
-            let changes: Vec<_> = hashes.iter().map(|h| (*h, submitted.clone(), false)).collect();
-            self.store.update(&changes)?;
+            // The signed transaction is kept once, with the batch's first intent (`recover` takes
+            // it from any of them): a copy per intent made each write the batch size squared.
+            let with_tx = State::Submitted { tx_hash: tx_hash.to_string(), signed_tx: Some(encode_tx(&tx)) };
+            let without = State::Submitted { tx_hash: tx_hash.to_string(), signed_tx: None };
+            let changes: Vec<_> = hashes.iter().enumerate().map(|(i, h)| (*h, if i == 0 { with_tx.clone() } else { without.clone() }, false)).collect();
+            self.update_off_thread(changes).await?;
             tracing::info!(%tx_hash, intents = hashes.len(), gas, nonce, "submitting execute_intents");
             // Re-sending the same signed transaction is idempotent (same hash), so transient
             // errors retry it as is.
             match self.retry("send_tx", || self.chain.send_tx(&tx)).await {
                 Ok(TxOutcome::Pending { tx_hash }) => {
-                    self.next_nonce = Some(nonce + 1);
+                    lane.next_nonce = Some(nonce + 1);
                     return Ok(self.wait_final(tx_hash).await?);
                 }
                 Ok(outcome) => {
-                    self.next_nonce = Some(nonce + 1);
+                    lane.next_nonce = Some(nonce + 1);
                     return Ok(outcome);
                 }
                 Err(ChainError::InvalidNonce { ak_nonce }) if resigns < 5 => {
                     tracing::warn!(ak_nonce, "nonce rejected; re-signing");
-                    self.next_nonce = Some(ak_nonce + 1);
+                    lane.next_nonce = Some(ak_nonce + 1);
                     resigns += 1;
                 }
                 Err(ChainError::Expired) if resigns < 5 => {
@@ -827,23 +953,23 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                 }
                 Err(ChainError::NonceTooLarge) if resigns < 5 => {
                     tracing::warn!("nonce too large; re-signing with the access key's");
-                    self.next_nonce = None;
+                    lane.next_nonce = None;
                     resigns += 1;
                 }
                 Err(e @ ChainError::Transient(_)) => {
                     // It may have reached the chain: the batch stays submitted, and the next
                     // round asks for its status before anything is sent again.
-                    self.next_nonce = None;
+                    lane.next_nonce = None;
                     return Err(e.into());
                 }
                 Err(e) => {
                     // Refused outright, so it never ran: the intents are pending again. Only a
                     // fault of the batch counts as an attempt; the relayer's own (its key, its
                     // balance) halts it instead (see `settle_once`).
-                    self.next_nonce = None;
+                    lane.next_nonce = None;
                     let bump = matches!(e, ChainError::TxInvalid(_));
                     let changes: Vec<_> = hashes.iter().map(|h| (*h, State::Pending, bump)).collect();
-                    self.store.update(&changes)?;
+                    self.update_off_thread(changes).await?;
                     return Err(e.into());
                 }
             }

@@ -28,6 +28,7 @@ use outpost_protocol::{DalekCrypto, IntentHash, Nonce, SignedAmount, SignedInten
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub const DEPOSIT_PER_ITEM: u128 = 1_000;
 pub const RELAYER: &str = "relayer.test.near";
@@ -65,6 +66,8 @@ pub struct Sent {
     pub gas: u64,
     pub deposit: u128,
     pub nonce: u64,
+    /// The access key that signed it.
+    pub public_key: String,
 }
 
 #[derive(Default)]
@@ -102,6 +105,33 @@ pub struct Chain {
     pub max_gas_per_call: Option<u64>,
     /// `EXPERIMENTAL_protocol_config` is not served (an RPC proxy that filters it).
     pub no_protocol_config: bool,
+    /// The relayer account's other access keys (public key text → nonce); the main key's nonce
+    /// is `ak_nonce`. Any other key is unknown.
+    pub extra_keys: HashMap<String, u64>,
+    /// `send_tx` takes this long (outside the lock), so transactions overlap as on a real node.
+    pub send_delay: Duration,
+    /// `send_tx` requests being handled now, and the most at once.
+    pub in_flight: usize,
+    pub max_in_flight: usize,
+}
+
+impl Chain {
+    /// The nonce of the relayer's access key `public_key`; `None` for a key the account lacks.
+    fn key_nonce(&mut self, public_key: &str) -> Option<&mut u64> {
+        if public_key == relayer_key().public_key().to_string() {
+            return Some(&mut self.ak_nonce);
+        }
+        self.extra_keys.get_mut(public_key)
+    }
+}
+
+/// Counts a `send_tx` in flight until dropped.
+struct InFlight(Shared);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().in_flight -= 1;
+    }
 }
 
 pub type Shared = Arc<Mutex<Chain>>;
@@ -201,11 +231,24 @@ fn panic_response(tx: &SignedTransaction, block_hash: CryptoHash, message: Strin
     outcome_view(tx, block_hash, FinalExecutionStatus::Failure(error))
 }
 
-async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Response {
+async fn handle(State(shared): State<Shared>, Json(body): Json<Value>) -> Response {
     let id = body["id"].clone();
     let method = body["method"].as_str().unwrap_or_default().to_owned();
     let params = body["params"].clone();
-    let mut chain = chain.lock().unwrap();
+    let _in_flight = if method == "send_tx" {
+        let delay = {
+            let mut chain = shared.lock().unwrap();
+            chain.in_flight += 1;
+            chain.max_in_flight = chain.max_in_flight.max(chain.in_flight);
+            chain.send_delay
+        };
+        let guard = InFlight(shared.clone());
+        tokio::time::sleep(delay).await;
+        Some(guard)
+    } else {
+        None
+    };
+    let mut chain = shared.lock().unwrap();
     if chain.down {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
@@ -272,7 +315,15 @@ async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Respons
         }
         "view_access_key" => {
             assert_eq!(params["account_id"], RELAYER);
-            let view = AccessKeyView { nonce: chain.ak_nonce, permission: AccessKeyPermissionView::FullAccess };
+            let Some(nonce) = chain.key_nonce(params["public_key"].as_str().unwrap_or_default()).copied() else {
+                let e = near_jsonrpc_primitives::types::query::RpcQueryError::UnknownAccessKey {
+                    public_key: params["public_key"].as_str().unwrap().parse().unwrap(),
+                    block_height: 1,
+                    block_hash,
+                };
+                return rpc_err(&id, e.into());
+            };
+            let view = AccessKeyView { nonce, permission: AccessKeyPermissionView::FullAccess };
             rpc_ok(&id, RpcQueryResponse { kind: QueryResponseKind::AccessKey(view), block_height: 1, block_hash })
         }
         "send_tx" => {
@@ -299,10 +350,10 @@ async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Respons
                 };
                 return rpc_err(&id, e.into());
             }
-            if t.nonce().nonce() <= chain.ak_nonce {
-                let e = RpcTransactionError::InvalidTransaction {
-                    context: InvalidTxError::InvalidNonce { tx_nonce: t.nonce().nonce(), ak_nonce: chain.ak_nonce },
-                };
+            let key = t.public_key().to_string();
+            let ak_nonce = *chain.key_nonce(&key).expect("a key of the relayer account");
+            if t.nonce().nonce() <= ak_nonce {
+                let e = RpcTransactionError::InvalidTransaction { context: InvalidTxError::InvalidNonce { tx_nonce: t.nonce().nonce(), ak_nonce } };
                 return rpc_err(&id, e.into());
             }
             if *t.block_hash() != chain.block_hash {
@@ -326,8 +377,9 @@ async fn handle(State(chain): State<Shared>, Json(body): Json<Value>) -> Respons
                 gas: call.gas.as_gas(),
                 deposit: call.deposit.as_yoctonear(),
                 nonce: t.nonce().nonce(),
+                public_key: key.clone(),
             });
-            chain.ak_nonce = t.nonce().nonce();
+            *chain.key_nonce(&key).expect("checked above") = t.nonce().nonce();
             // The contract: all or nothing, the deposit must cover storage.
             if let Some(i) = signed.iter().position(|s| {
                 let h = hash_of(s);
