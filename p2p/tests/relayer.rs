@@ -175,6 +175,19 @@ async fn several_keys_keep_batches_in_flight_at_once_and_never_share_an_intent()
             assert_eq!(*key_of_signer.entry(signer).or_insert(key), key);
         }
     }
+    drop(c);
+
+    // A key removed from the account while the relayer runs: its batch waits and goes out on the
+    // keys left; the relayer does not halt.
+    chain.lock().unwrap().extra_keys.remove(&extra[1].public_key().to_string());
+    let more: Vec<SignedIntent> = (4600..4900).map(valid_intent).collect();
+    enqueue(&store, &more);
+    settle_all(&mut relayer, &store, 10).await;
+    assert_eq!(relayer.lanes(), 2);
+    assert!(relayer.health().halted().is_none());
+    let st = statuses(&log);
+    assert!(more.iter().all(|s| matches!(st[&hash_of(s)], IntentStatus::Executed { .. })));
+    assert_eq!(chain.lock().unwrap().used.len(), 900);
 }
 
 #[tokio::test]

@@ -696,21 +696,30 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
         let sent = {
             let this = &*self;
             let mut lane_refs: Vec<Option<&mut Lane>> = lanes.iter_mut().map(Some).collect();
-            let sends = batches.into_iter().map(|(lane, batch, gas)| {
-                let lane = lane_refs[lane].take().expect("one batch per lane");
+            let sends = batches.into_iter().map(|(index, batch, gas)| {
+                let lane = lane_refs[index].take().expect("one batch per lane");
                 let hashes: Vec<IntentHash> = batch.iter().map(|(h, _)| *h).collect();
                 let signed: Vec<SignedIntent> = batch.into_iter().map(|(_, s)| s).collect();
                 async move {
                     let outcome = this.submit(lane, &hashes, &signed, gas).await;
-                    (hashes, signed, outcome)
+                    (index, hashes, signed, outcome)
                 }
             });
             futures::future::join_all(sends).await
         };
         self.lanes = std::mem::take(&mut lanes);
         let mut first_error = None;
-        for (hashes, signed, outcome) in sent {
+        let mut lost_lanes = Vec::new();
+        for (index, hashes, signed, outcome) in sent {
             match outcome {
+                // An extra key the account no longer has (removed while running): its batch is
+                // pending again (see `submit`) and the key is left out; only the main key halts.
+                Err(RelayerError::Chain(ChainError::Relayer(e))) if index > 0 => {
+                    tracing::warn!(error = %e, "an extra relayer key was refused; it is left out");
+                    lost_lanes.push(index);
+                    let changes: Vec<_> = hashes.iter().map(|h| (*h, State::Pending, false)).collect();
+                    self.store.update(&changes)?;
+                }
                 // The node refused the transaction itself (too large, too much gas): the batch's
                 // fault, so it is split like a batch that failed on chain.
                 Err(RelayerError::Chain(ChainError::TxInvalid(detail))) => {
@@ -722,6 +731,10 @@ impl<C: ChainClient, S: StatusSink> Relayer<C, S> {
                 }
                 Ok(outcome) => settled += self.apply_outcome(&hashes, &signed, outcome).await?,
             }
+        }
+        lost_lanes.sort_unstable();
+        for index in lost_lanes.into_iter().rev() {
+            self.lanes.remove(index);
         }
         self.update_pending_gauge();
         match first_error {
