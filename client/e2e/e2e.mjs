@@ -71,7 +71,7 @@ const accepted = new Map(); // intent hash -> SignedIntent
 const allowedKeys = new Set(['message', 'nonce', 'recipient', 'callback_url', 'public_key', 'signature']);
 const rawBodies = [];
 const relayerStatus = new Map(); // intent hash -> status body the relayer reports
-const usedNonces = new Set(); // nonces (base64) the fake chain reports as used
+const usedNonces = new Map(); // nonce (base64) → the intent hash the fake chain says spent it
 const directTxs = []; // transactions received by send_tx, decoded and checked
 function decodeTx(buf) {
   let o = 0;
@@ -126,7 +126,7 @@ const server = http.createServer((req, res) => {
       const p = r.params || {};
       const answer = (v) => json(200, { jsonrpc: '2.0', id: r.id, result: { result: [...Buffer.from(JSON.stringify(v))], logs: [], block_height: 1, block_hash: '11111111111111111111111111111111' } });
       const args = p.args_base64 ? JSON.parse(Buffer.from(p.args_base64, 'base64')) : {};
-      if (p.method_name === 'is_nonce_used') return answer(usedNonces.has(args.nonce));
+      if (p.method_name === 'nonce_status') return answer(usedNonces.has(args.nonce) ? { state: 'executed', intent_hash: usedNonces.get(args.nonce) } : { state: 'unused' });
       // v2 report: the caller's ledger NEAR pays `caller_charge`; the dApp attaches it (at least 1 yocto).
       if (p.method_name === 'simulate_intents') return answer({ outcomes: args.signed.map((_, index) => ({ index, result: { status: 'ok' }, gas: 1500000000000, storage_bytes: 100, storage_cost: '1000' })), balance_changes: [], caller_charge: '1000', gas: 4500000000000 });
       if (p.request_type === 'view_access_key') return json(200, { jsonrpc: '2.0', id: r.id, result: { nonce: 5, permission: 'FullAccess', block_height: 9, block_hash: base58(Buffer.alloc(32, 7)) } });
@@ -263,7 +263,7 @@ async function p2pScenario(p2pPage) {
   expect(posts.length === postsBefore, 'p2p: nothing went to an HTTP relayer (none is configured)');
 
   // Settled on chain: the nonce oracle marks it executed.
-  usedNonces.add(queuedRec.signed.nonce);
+  usedNonces.set(queuedRec.signed.nonce, queuedRec.id);
   await page.waitForSelector(`li.rec[data-id="${waiting}"][data-state="executed"]`, { timeout: 20_000 });
   expect(true, 'p2p: a gossiped intent whose nonce the chain reports used is executed');
   await tab('network');
@@ -487,15 +487,26 @@ try {
   await page.waitForSelector('#balance-list li');
   expect((await text('#balance-list li')) === 'near: 5', 'balances: the ledger balance is read over RPC and shown in NEAR');
 
-  // Outcomes: the relayer reports one executed (with tx hash), the chain reports another's nonce used.
-  const [byRelayer, byNonce] = flapRecords.slice(0, 2);
+  // Outcomes: the chain's word decides; a relayer's report is a hint. One record the relayer
+  // calls executed, one only the chain knows, one a racing relayer calls NONCE_USED.
+  const [byRelayer, byNonce, raced] = flapRecords.slice(0, 3);
   relayerStatus.set(byRelayer.id, { status: 'executed', tx_hash: 'RelayerTxHash111' });
-  usedNonces.add(byNonce.signed.nonce);
+  relayerStatus.set(raced.id, { status: 'failed', code: 'NONCE_USED', reason: 'nonce used' });
+  usedNonces.set(byNonce.signed.nonce, byNonce.id);
   await tab('queue');
-  await page.waitForSelector(`li.rec[data-id="${byRelayer.id}"][data-state="executed"]`, { timeout: 20_000 });
   await page.waitForSelector(`li.rec[data-id="${byNonce.id}"][data-state="executed"]`, { timeout: 20_000 });
-  expect((await text(`li.rec[data-id="${byRelayer.id}"] .detail`)).includes('tx RelayerTxHash111'), 'executed per relayer status, with its tx hash');
-  expect((await text(`li.rec[data-id="${byNonce.id}"] .detail`)).includes('nonce used on chain'), 'executed when the chain reports the nonce used');
+  expect((await text(`li.rec[data-id="${byNonce.id}"] .detail`)).includes('nonce used on chain'), 'executed when the chain reports the nonce spent by this intent');
+  // A full poll later (every 5 s) the other two are still sent: neither report is the chain's word.
+  await page.waitForTimeout(5_500);
+  const stateOf = (id) => page.$eval(`li.rec[data-id="${id}"]`, (e) => e.dataset.state);
+  expect((await stateOf(byRelayer.id)) === 'sent', 'a relayer saying executed is not enough while the chain shows the nonce unused');
+  expect((await stateOf(raced.id)) === 'sent', 'a racing relayer saying NONCE_USED does not fail an intent');
+  usedNonces.set(byRelayer.signed.nonce, byRelayer.id);
+  usedNonces.set(raced.signed.nonce, raced.id);
+  await page.waitForSelector(`li.rec[data-id="${byRelayer.id}"][data-state="executed"]`, { timeout: 20_000 });
+  await page.waitForSelector(`li.rec[data-id="${raced.id}"][data-state="executed"]`, { timeout: 20_000 });
+  expect((await text(`li.rec[data-id="${byRelayer.id}"] .detail`)).includes('tx RelayerTxHash111'), 'executed once the chain shows it, with the relayer\'s tx hash');
+  expect(true, 'two relayers raced: the slower one\'s NONCE_USED did not hide that the payment executed');
 
   // Import a NEAR wallet seed phrase with a named account, then submit directly (own tx, own gas).
   const vectors = JSON.parse(fs.readFileSync(new URL('../../contracts/protocol/tests/vectors/near-api-js.json', import.meta.url)));

@@ -1,5 +1,5 @@
 //! fetch, timers and connectivity, plus the two sync channels that need them: the relayer's HTTP
-//! endpoint and the chain's `is_nonce_used` view over JSON-RPC.
+//! endpoint and the chain's `nonce_status` view over JSON-RPC.
 
 use outpost_client_model::queue::Record;
 use outpost_client_model::relayer;
@@ -85,7 +85,7 @@ impl Channel for RelayerChannel {
     }
 }
 
-/// `is_nonce_used` over RPC.
+/// `nonce_status` over RPC: what became of a record's nonce, and by which intent.
 pub struct RpcOracle {
     pub rpc_url: String,
     pub contract: String,
@@ -100,9 +100,9 @@ pub async fn rpc_call(rpc_url: &str, body: &str) -> Result<String, String> {
 }
 
 impl NonceOracle for RpcOracle {
-    async fn nonce_used(&self, record: &Record) -> Result<bool, String> {
+    async fn nonce_status(&self, record: &Record) -> Result<outpost_protocol::abi::NonceStatus, String> {
         let account: AccountId = record.signer_id.parse().map_err(|_| "bad signer".to_owned())?;
-        let text = rpc_call(&self.rpc_url, &rpc::is_nonce_used_request(&self.contract, &account, &record.signed.nonce)).await?;
-        rpc::parse_bool(&text)
+        let text = rpc_call(&self.rpc_url, &rpc::nonce_status_request(&self.contract, &account, &record.signed.nonce)).await?;
+        rpc::parse_nonce_status(&text)
     }
 }

@@ -24,6 +24,16 @@ pub fn is_nonce_used_request(contract: &str, account: &AccountId, nonce: &Nonce)
     view_request(contract, methods::IS_NONCE_USED, &json!({ "account_id": account, "nonce": nonce }))
 }
 
+/// `nonce_status`: unused, executed by the intent with this hash, or cancelled.
+pub fn nonce_status_request(contract: &str, account: &AccountId, nonce: &Nonce) -> String {
+    view_request(contract, methods::NONCE_STATUS, &json!({ "account_id": account, "nonce": nonce }))
+}
+
+pub fn parse_nonce_status(body: &str) -> Result<outpost_protocol::abi::NonceStatus, String> {
+    let v = parse_view(body)?;
+    serde_json::from_value(v.clone()).map_err(|_| format!("expected a nonce status, got {v}"))
+}
+
 pub fn get_balance_request(contract: &str, account: &AccountId, token: &TokenId) -> String {
     view_request(contract, methods::GET_BALANCE, &json!({ "account_id": account, "token": token }))
 }
@@ -143,6 +153,12 @@ mod tests {
     fn view_requests_encode_args() {
         let req: Value = serde_json::from_str(&is_nonce_used_request("intents.test.near", &"alice.testnet".parse().unwrap(), &Nonce::new(1_800_000_000_000_000_000, [1; 24]))).unwrap();
         assert_eq!(req["params"]["method_name"], "is_nonce_used");
+        let req: Value = serde_json::from_str(&nonce_status_request("intents.test.near", &"alice.testnet".parse().unwrap(), &Nonce::new(1_800_000_000_000_000_000, [1; 24]))).unwrap();
+        assert_eq!(req["params"]["method_name"], "nonce_status");
+        let answer = |v: &str| format!(r#"{{"jsonrpc":"2.0","id":"x","result":{{"result":{:?},"logs":[]}}}}"#, v.as_bytes());
+        assert_eq!(parse_nonce_status(&answer(r#"{"state":"unused"}"#)), Ok(outpost_protocol::abi::NonceStatus::Unused));
+        assert_eq!(parse_nonce_status(&answer(r#"{"state":"cancelled"}"#)), Ok(outpost_protocol::abi::NonceStatus::Cancelled));
+        assert!(parse_nonce_status(&answer("true")).is_err());
         let args = B64.decode(req["params"]["args_base64"].as_str().unwrap()).unwrap();
         let args: Value = serde_json::from_slice(&args).unwrap();
         assert_eq!(args, json!({"account_id":"alice.testnet","nonce":Nonce::new(1_800_000_000_000_000_000, [1; 24]).to_string()}));

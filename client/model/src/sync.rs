@@ -7,7 +7,8 @@
 
 use crate::queue::{Event, Queue, Record, State};
 use crate::words::Problem;
-use outpost_protocol::SignedIntent;
+use outpost_protocol::abi::NonceStatus;
+use outpost_protocol::{ErrorCode, SignedIntent};
 
 /// What a channel said to a send.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,10 +41,11 @@ pub trait Channel {
     async fn status(&self, id: &str) -> Result<ChannelStatus, String>;
 }
 
-/// Reads the chain: is this nonce used? (`is_nonce_used` view over RPC.)
+/// Reads the chain: what became of this record's nonce (`nonce_status` view over RPC): unused,
+/// spent by an intent that executed (which one), or cancelled.
 #[allow(async_fn_in_trait)]
 pub trait NonceOracle {
-    async fn nonce_used(&self, record: &Record) -> Result<bool, String>;
+    async fn nonce_status(&self, record: &Record) -> Result<NonceStatus, String>;
 }
 
 /// Durable storage of records. `put` writes all given records in one transaction.
@@ -176,7 +178,7 @@ pub async fn poll_pass<C: Channel, O: NonceOracle>(queue: &mut Queue, store: &im
 /// A [`NonceOracle`] for when there is no chain to ask.
 pub struct NoOracle;
 impl NonceOracle for NoOracle {
-    async fn nonce_used(&self, _: &Record) -> Result<bool, String> {
+    async fn nonce_status(&self, _: &Record) -> Result<NonceStatus, String> {
         Err("no RPC".into())
     }
 }
@@ -291,14 +293,7 @@ async fn poll<C: Channel, O: NonceOracle>(
         .collect();
     for id in pending {
         let record = queue.records[&id].clone();
-        let (mut event, any_knows, all_unknown) = ask(channels, &id).await;
-        if event.is_none() {
-            if let Some(oracle) = oracle {
-                if let Ok(true) = oracle.nonce_used(&record).await {
-                    event = Some(Event::Executed { tx_hash: None });
-                }
-            }
-        }
+        let (reported, any_knows, all_unknown) = ask(channels, &id).await;
         // The contract may prune a nonce record NONCE_PRUNE_GRACE_NS after the nonce's expiry: an
         // "unused" read after that is no evidence, so never conclude "expired" from it (an
         // executed payment must never show failed); the record waits for a relayer's word.
@@ -308,8 +303,16 @@ async fn poll<C: Channel, O: NonceOracle>(
             .expiry_ns()
             .saturating_add(outpost_protocol::limits::NONCE_PRUNE_GRACE_NS)
             >= now_ns(now_ms);
+        let chain = match oracle {
+            Some(oracle) if chain_read_is_evidence => Some(oracle.nonce_status(&record).await),
+            _ => None,
+        };
+        let mut event = judge(&record, chain.as_ref(), reported);
         if event.is_none() && !any_knows {
-            if record.deadline_ns.saturating_add(policy.expiry_grace_ms * 1_000_000) < now_ns(now_ms) && chain_read_is_evidence {
+            // Expired only when the chain, if there is one to ask, was read and shows the nonce
+            // unused: an unreadable chain proves nothing.
+            let chain_says_unused = matches!(chain, None | Some(Ok(NonceStatus::Unused)));
+            if record.deadline_ns.saturating_add(policy.expiry_grace_ms * 1_000_000) < now_ns(now_ms) && chain_read_is_evidence && chain_says_unused {
                 event = Some(Event::Expired);
             } else if let (State::Sent { at_ms, .. }, None) = (&record.state, &record.cancelled_by) {
                 // Every channel that answered has lost it, or none can vouch for it for a while.
@@ -343,6 +346,46 @@ async fn poll<C: Channel, O: NonceOracle>(
 /// channel still has it pending, and whether the channels that could answer all said "unknown"
 /// (at least one answered; a channel that errored does not count, so a flaky relayer never causes
 /// a resend storm).
+/// What a sent record's state is, by the chain's word when it can be read: "executed" only when
+/// the nonce was spent by this very intent, "failed" when it was spent by another intent or
+/// cancelled. A relayer's report is then a hint: its "executed" waits for the chain to show it
+/// (its tx hash is kept), and its "failed" counts only for a failure no later state can cure
+/// (two relayers racing: the slower one reports `NONCE_USED` for an intent that executed).
+/// Without a chain read (no RPC, or past the point where the contract may prune the nonce's
+/// record) the relayers' word stands.
+fn judge(record: &Record, chain: Option<&Result<NonceStatus, String>>, reported: Option<Event>) -> Option<Event> {
+    let reported_tx = match &reported {
+        Some(Event::Executed { tx_hash }) => tx_hash.clone(),
+        _ => None,
+    };
+    match chain {
+        None => reported,
+        Some(Ok(NonceStatus::Executed { intent_hash })) if intent_hash.to_string() == record.id => Some(Event::Executed { tx_hash: reported_tx }),
+        Some(Ok(NonceStatus::Executed { intent_hash })) => Some(Event::ChainFailed {
+            code: ErrorCode::NonceUsed.as_str().into(),
+            reason: format!("its nonce was spent by another intent ({intent_hash}): this one can never execute"),
+            tx_hash: None,
+        }),
+        // Our own cancellation settles the original through its record (`CancelSettled`).
+        Some(Ok(NonceStatus::Cancelled)) if record.cancelled_by.is_some() => None,
+        Some(Ok(NonceStatus::Cancelled)) => Some(Event::ChainFailed {
+            code: ErrorCode::NonceUsed.as_str().into(),
+            reason: "its nonce was cancelled: it can never execute".into(),
+            tx_hash: None,
+        }),
+        Some(Ok(NonceStatus::Unused)) => match reported {
+            Some(Event::ChainFailed { code, reason, tx_hash })
+                if ErrorCode::parse(&code).is_some_and(|c| c.retry() == outpost_protocol::error::Retry::Never) =>
+            {
+                Some(Event::ChainFailed { code, reason, tx_hash })
+            }
+            _ => None,
+        },
+        // The chain cannot be read now: nothing is concluded.
+        Some(Err(_)) => None,
+    }
+}
+
 async fn ask<C: Channel>(channels: &[C], id: &str) -> (Option<Event>, bool, bool) {
     let (mut pending, mut unknown) = (false, false);
     for channel in channels {

@@ -75,12 +75,30 @@ impl Channel for Relayer {
 
 #[derive(Default)]
 struct Chain {
+    /// Records whose nonce an executed intent spent: by the record itself, or by the intent with
+    /// the hash given in `spent_by`.
     used: RefCell<BTreeSet<String>>,
+    spent_by: RefCell<BTreeMap<String, outpost_protocol::IntentHash>>,
+    cancelled: RefCell<BTreeSet<String>>,
+    down: Cell<bool>,
 }
 
 impl NonceOracle for Chain {
-    async fn nonce_used(&self, record: &Record) -> Result<bool, String> {
-        Ok(self.used.borrow().contains(&record.id))
+    async fn nonce_status(&self, record: &Record) -> Result<outpost_protocol::abi::NonceStatus, String> {
+        use outpost_protocol::abi::NonceStatus;
+        if self.down.get() {
+            return Err("the RPC node is down".into());
+        }
+        if let Some(other) = self.spent_by.borrow().get(&record.id) {
+            return Ok(NonceStatus::Executed { intent_hash: *other });
+        }
+        if self.cancelled.borrow().contains(&record.id) {
+            return Ok(NonceStatus::Cancelled);
+        }
+        Ok(match self.used.borrow().contains(&record.id) {
+            true => NonceStatus::Executed { intent_hash: record.id.parse().unwrap() },
+            false => NonceStatus::Unused,
+        })
     }
 }
 
@@ -127,9 +145,13 @@ fn offline_waits_online_sends_then_executes() {
     assert_eq!(w.store.disk.borrow()[&id].state.name(), "sent");
     // Pending at the relayer: stays sent.
     assert_eq!(w.pass(NOW_MS + 2, true), Report::default());
+    // The relayer says executed: a hint until the chain shows the nonce spent by this intent.
     w.relayer[0].status.borrow_mut().insert(id.clone(), ChannelStatus::Executed { tx_hash: Some("TX1".into()) });
-    assert_eq!(w.pass(NOW_MS + 3, true).executed, 1);
-    assert_eq!(w.q.records[&id].state, State::Executed { tx_hash: Some("TX1".into()), at_ms: NOW_MS + 3 });
+    assert_eq!(w.pass(NOW_MS + 3, true), Report::default());
+    assert_eq!(w.state(&id), "sent");
+    w.chain.used.borrow_mut().insert(id.clone());
+    assert_eq!(w.pass(NOW_MS + 4, true).executed, 1);
+    assert_eq!(w.q.records[&id].state, State::Executed { tx_hash: Some("TX1".into()), at_ms: NOW_MS + 4 }, "with the relayer's tx hash");
     assert_eq!(*w.relayer[0].posts.borrow(), vec![id]);
 }
 
@@ -314,6 +336,57 @@ fn a_maybe_delivered_intent_past_its_deadline_is_not_called_expired_by_a_send() 
 }
 
 #[test]
+fn a_relayers_report_is_a_hint_and_the_chain_decides() {
+    let mut w = World::new();
+    let sent = |w: &mut World, n: u8| {
+        let r = rec(n);
+        let id = r.id.clone();
+        w.add(r);
+        w.relayer[0].online.set(true);
+        assert_eq!(w.pass(NOW_MS, true).sent, 1);
+        id
+    };
+    let failed = |code: &str| ChannelStatus::Failed { code: code.into(), reason: "r".into(), tx_hash: None };
+
+    // Two relayers raced: the slower one reports NONCE_USED, the chain shows this very intent
+    // spent the nonce. Executed, never failed (the user must not pay again).
+    let raced = sent(&mut w, 60);
+    w.relayer[0].status.borrow_mut().insert(raced.clone(), failed("NONCE_USED"));
+    assert_eq!(w.pass(NOW_MS + 1, true), Report::default());
+    assert_eq!(w.state(&raced), "sent");
+    w.chain.used.borrow_mut().insert(raced.clone());
+    assert_eq!(w.pass(NOW_MS + 2, true).executed, 1);
+
+    // A failure no later state can cure is final at once (the dApp checked these before
+    // sending, so it means a defect somewhere, but it is the truth about this intent).
+    let forged = sent(&mut w, 61);
+    w.relayer[0].status.borrow_mut().insert(forged.clone(), failed("SIGNATURE_INVALID"));
+    assert_eq!(w.pass(NOW_MS + 3, true).chain_failed, 1);
+
+    // A curable failure (no balance yet) is a hint: other relayers, or this one later, may still
+    // settle it; past the deadline with the nonce unused on chain it expired.
+    let broke = sent(&mut w, 62);
+    w.relayer[0].status.borrow_mut().insert(broke.clone(), failed("INSUFFICIENT_BALANCE"));
+    assert_eq!(w.pass(NOW_MS + 4, true), Report::default());
+    let deadline_ms = w.q.records[&broke].deadline_ns / 1_000_000;
+    let late = deadline_ms + w.policy.expiry_grace_ms + 1;
+    // The chain cannot be read: nothing is concluded, not even past the deadline.
+    w.chain.down.set(true);
+    assert_eq!(w.pass(late, true).expired, 0);
+    assert!(!matches!(w.state(&broke), "failed" | "executed"), "{}", w.state(&broke));
+    w.chain.down.set(false);
+    assert_eq!(w.pass(late + 1, true).expired, 1);
+    assert!(matches!(&w.q.records[&broke].state, State::Failed { code, .. } if code == "DEADLINE_EXPIRED"));
+
+    // Cancelled by someone else (from another device): it can never execute.
+    let cancelled = sent(&mut w, 63);
+    w.chain.cancelled.borrow_mut().insert(cancelled.clone());
+    assert_eq!(w.pass(NOW_MS + 5, true).chain_failed, 1);
+    assert!(matches!(&w.q.records[&cancelled].state, State::Failed { code, reason, .. } if code == "NONCE_USED" && reason.contains("cancelled")));
+    assert_eq!(w.store.reload(), w.q, "disk and memory agree");
+}
+
+#[test]
 fn cancellation_settles_the_original() {
     let mut w = World::new();
     let orig = rec(9);
@@ -330,6 +403,9 @@ fn cancellation_settles_the_original() {
     block_on(w.store.put(&both)).unwrap();
     assert_eq!(w.pass(NOW_MS + 1, true).sent, 1);
     w.relayer[0].status.borrow_mut().insert(cid.clone(), ChannelStatus::Executed { tx_hash: Some("C".into()) });
+    w.chain.used.borrow_mut().insert(cid.clone());
+    // The original's nonce reads "cancelled" on chain; the cancellation's record settles it.
+    w.chain.cancelled.borrow_mut().insert(oid.clone());
     w.pass(NOW_MS + 2, true);
     assert_eq!(w.state(&cid), "executed");
     assert!(matches!(&w.q.records[&oid].state, State::Failed { code, .. } if code == "CANCELLED"));
@@ -538,7 +614,11 @@ fn gossip_and_relayer_together() {
     gossip.view.borrow_mut().apply(report("12D3KooWStranger"));
     assert_eq!(pass(&mut q, NOW_MS + 60_004), Report::default());
     gossip.view.borrow_mut().apply(report(PEER));
-    assert_eq!(pass(&mut q, NOW_MS + 60_005).chain_failed, 1);
+    // Its NONCE_USED is a hint (a racing relayer says so of an intent that executed): the chain
+    // decides, and it shows the nonce spent by another intent.
+    assert_eq!(pass(&mut q, NOW_MS + 60_005), Report::default());
+    chain.spent_by.borrow_mut().insert(id.clone(), outpost_protocol::IntentHash([9; 32]));
+    assert_eq!(pass(&mut q, NOW_MS + 60_006).chain_failed, 1);
     assert!(matches!(&q.records[&id].state, State::Failed { code, .. } if code == "NONCE_USED"));
 
     // Accepted by one channel and refused by the other: it is out there, so it counts as sent.
