@@ -906,10 +906,11 @@ fn verify_screen() -> Html {
             if let Ok(rep) = &r {
                 if let (Some(intent), true) = (rep.intent.clone(), net::online()) {
                     let (online_checks, nonce) = (online_checks.clone(), rep.signed.nonce);
+                    let hash = rep.hash.clone();
                     spawn_local(async move {
-                        let nonce_used = net::rpc_call(&net.rpc_url, &rpc::is_nonce_used_request(&net.intents_contract, &intent.signer_id, &nonce))
+                        let nonce_status = net::rpc_call(&net.rpc_url, &rpc::nonce_status_request(&net.intents_contract, &intent.signer_id, &nonce))
                             .await
-                            .and_then(|t| rpc::parse_bool(&t));
+                            .and_then(|t| rpc::parse_nonce_status(&t));
                         let needs = verify::required_balances(&intent).unwrap_or_default();
                         let mut have = BTreeMap::new();
                         for t in needs.keys() {
@@ -918,7 +919,7 @@ fn verify_screen() -> Html {
                                 .and_then(|x| rpc::parse_balance(&x));
                             have.insert(t.clone(), b);
                         }
-                        online_checks.set(verify::online_checks(nonce_used, &needs, &have));
+                        online_checks.set(verify::online_checks(nonce_status, &hash, &needs, &have));
                     });
                 }
             }

@@ -1,4 +1,4 @@
-//! NEAR JSON-RPC requests and answers the dApp uses: contract views (`is_nonce_used`,
+//! NEAR JSON-RPC requests and answers the dApp uses: contract views (`nonce_status`,
 //! `get_balance`), the access key and block hash for direct submission, and `send_tx`. Pure
 //! functions over JSON text, so they are tested natively; the app only does the fetch.
 
@@ -18,10 +18,6 @@ pub fn view_request(contract: &str, method: &str, args: &Value) -> String {
         }
     })
     .to_string()
-}
-
-pub fn is_nonce_used_request(contract: &str, account: &AccountId, nonce: &Nonce) -> String {
-    view_request(contract, methods::IS_NONCE_USED, &json!({ "account_id": account, "nonce": nonce }))
 }
 
 /// `nonce_status`: unused, executed by the intent with this hash, or cancelled.
@@ -151,8 +147,6 @@ mod tests {
 
     #[test]
     fn view_requests_encode_args() {
-        let req: Value = serde_json::from_str(&is_nonce_used_request("intents.test.near", &"alice.testnet".parse().unwrap(), &Nonce::new(1_800_000_000_000_000_000, [1; 24]))).unwrap();
-        assert_eq!(req["params"]["method_name"], "is_nonce_used");
         let req: Value = serde_json::from_str(&nonce_status_request("intents.test.near", &"alice.testnet".parse().unwrap(), &Nonce::new(1_800_000_000_000_000_000, [1; 24]))).unwrap();
         assert_eq!(req["params"]["method_name"], "nonce_status");
         let answer = |v: &str| format!(r#"{{"jsonrpc":"2.0","id":"x","result":{{"result":{:?},"logs":[]}}}}"#, v.as_bytes());

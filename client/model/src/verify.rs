@@ -124,11 +124,23 @@ pub fn required_balances(intent: &Intent) -> Result<BTreeMap<TokenId, u128>, Pro
     Ok(need)
 }
 
-/// Online checks from RPC answers: the nonce is unused, and each required balance is there.
-pub fn online_checks(nonce_used: Result<bool, String>, needs: &BTreeMap<TokenId, u128>, balances: &BTreeMap<TokenId, Result<u128, String>>) -> Vec<Check> {
-    let mut out = vec![match nonce_used {
-        Ok(false) => Check { name: "nonce", ok: true, text: "not used yet".into() },
-        Ok(true) => Check { name: "nonce", ok: false, text: "this intent (nonce) was already used or cancelled".into() },
+/// Online checks from RPC answers: the nonce is unused (`nonce_status`; `intent_hash` is the
+/// verified intent's, to tell "this very intent already executed" from "spent by another"), and
+/// each required balance is there.
+pub fn online_checks(
+    nonce: Result<outpost_protocol::abi::NonceStatus, String>,
+    intent_hash: &str,
+    needs: &BTreeMap<TokenId, u128>,
+    balances: &BTreeMap<TokenId, Result<u128, String>>,
+) -> Vec<Check> {
+    use outpost_protocol::abi::NonceStatus;
+    let mut out = vec![match nonce {
+        Ok(NonceStatus::Unused) => Check { name: "nonce", ok: true, text: "not used yet".into() },
+        Ok(NonceStatus::Executed { intent_hash: h }) if h.to_string() == intent_hash => {
+            Check { name: "nonce", ok: false, text: "this intent already executed".into() }
+        }
+        Ok(NonceStatus::Executed { intent_hash: h }) => Check { name: "nonce", ok: false, text: format!("its nonce was spent by another intent ({h})") },
+        Ok(NonceStatus::Cancelled) => Check { name: "nonce", ok: false, text: "its nonce was cancelled".into() },
         Err(e) => Check { name: "nonce", ok: false, text: format!("could not ask the chain: {e}") },
     }];
     for (token, need) in needs {
@@ -191,10 +203,16 @@ mod tests {
         let needs = required_balances(&intent).unwrap();
         assert_eq!(needs, BTreeMap::from([(TokenId::Near, 6)]));
         let enough = BTreeMap::from([(TokenId::Near, Ok(6))]);
-        assert!(online_checks(Ok(false), &needs, &enough).iter().all(|c| c.ok));
+        use outpost_protocol::abi::NonceStatus;
+        let h = outpost_protocol::IntentHash([3; 32]);
+        assert!(online_checks(Ok(NonceStatus::Unused), &h.to_string(), &needs, &enough).iter().all(|c| c.ok));
         let low = BTreeMap::from([(TokenId::Near, Ok(5))]);
-        let c = online_checks(Ok(false), &needs, &low);
+        let c = online_checks(Ok(NonceStatus::Unused), &h.to_string(), &needs, &low);
         assert!(!c[1].ok && c[1].text.contains("too low"));
-        assert!(!online_checks(Ok(true), &needs, &enough)[0].ok);
+        let executed = online_checks(Ok(NonceStatus::Executed { intent_hash: h }), &h.to_string(), &needs, &enough);
+        assert!(!executed[0].ok && executed[0].text.contains("already executed"));
+        let other = online_checks(Ok(NonceStatus::Executed { intent_hash: outpost_protocol::IntentHash([4; 32]) }), &h.to_string(), &needs, &enough);
+        assert!(!other[0].ok && other[0].text.contains("another intent"));
+        assert!(online_checks(Ok(NonceStatus::Cancelled), &h.to_string(), &needs, &enough)[0].text.contains("cancelled"));
     }
 }
