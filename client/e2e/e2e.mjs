@@ -405,6 +405,37 @@ try {
   await page.waitForSelector('#network-msg.ok');
   await screenshot('network');
 
+  // A queued intent keeps the network it was signed for: while another contract is selected it
+  // waits (never sent there to be refused as WRONG_RECIPIENT and failed for good), and goes out
+  // once its network is selected again.
+  await context.setOffline(true);
+  await composeTransfer('0.42', 'network switch');
+  const switched = (await idbIds()).find((r) => r.summary.startsWith('send 0.42'));
+  await tab('network');
+  await page.fill('#rpc-url', `${BASE}/rpc`);
+  await page.fill('#contract', 'other-intents.test.near');
+  await page.fill('#relayer-url', BASE);
+  await page.fill('#peers', '');
+  await page.click('#save-custom');
+  await page.waitForSelector('#network-msg.ok');
+  await context.setOffline(false);
+  await page.waitForSelector('#conn[data-online="true"]');
+  await tab('queue');
+  await page.click('#retry');
+  await page.waitForSelector(`li.rec[data-id="${switched.id}"] .detail.network`);
+  await page.waitForTimeout(1_500);
+  expect(!accepted.has(switched.id) && (await page.$eval(`li.rec[data-id="${switched.id}"]`, (e) => e.dataset.state)) === 'queued',
+    'network switch: an intent signed for another contract waits, unsent, while that contract is not selected');
+  expect((await text(`li.rec[data-id="${switched.id}"] .detail.network`)).includes(`signed for ${CONTRACT}`), 'network switch: the queue says which network it waits for');
+  await screenshot('queue-other-network');
+  await tab('network');
+  await page.click('#use-sandbox');
+  await page.waitForSelector('#network-msg.ok');
+  await tab('queue');
+  await page.click('#retry');
+  await page.waitForSelector(`li.rec[data-id="${switched.id}"][data-state="sent"]`, { timeout: 20_000 });
+  expect(accepted.has(switched.id), 'network switch: back on its network, it is sent');
+
   // Throughput of sign + validate in the page.
   report.sign_validate_per_s = await page.evaluate(() => window.outpostBench(500));
   log('sign+validate', report.sign_validate_per_s.toFixed(0), 'intents/s');

@@ -206,7 +206,7 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
                 p2p.watch(q.records.values().filter(|r| !r.state.is_final()).map(|r| r.id.clone()));
             }
             if online {
-                let r = sync::send_pass(&mut q, &ctx.db, &channels, &policy, now).await;
+                let r = sync::send_pass(&mut q, &ctx.db, &network.intents_contract, &channels, &policy, now).await;
                 changed |= r.changed();
                 if let Some(e) = r.store_error {
                     *ctx.banner.borrow_mut() = Some(e);
@@ -214,7 +214,7 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
                 }
                 if now.saturating_sub(last_poll) >= policy.poll_ms {
                     last_poll = now;
-                    let r = sync::poll_pass(&mut q, &ctx.db, &channels, Some(&oracle), &policy, now_ms()).await;
+                    let r = sync::poll_pass(&mut q, &ctx.db, &network.intents_contract, &channels, Some(&oracle), &policy, now_ms()).await;
                     changed |= r.changed();
                 }
             }
@@ -843,7 +843,10 @@ fn queue_screen() -> Html {
                     _ => None,
                 };
                 let queued = matches!(r.state, State::Queued);
-                let can_cancel = unlocked && !r.state.is_final() && r.cancels.is_none() && r.cancelled_by.is_none();
+                // A record keeps the network it was signed for: it is sent, cancelled or submitted
+                // only while that network is selected.
+                let here = r.signed.recipient == c.network.borrow().intents_contract;
+                let can_cancel = here && unlocked && !r.state.is_final() && r.cancels.is_none() && r.cancelled_by.is_none();
                 html! {
                     <li class={classes!("rec", r.state.name())} data-id={r.id.clone()} data-state={r.state.name()}>
                         <span class="state">{ r.state.name() }</span>
@@ -852,11 +855,12 @@ fn queue_screen() -> Html {
                         <span class="detail">{ detail }</span>
                         if let Some(href) = explorer { <a class="explorer small" href={href} target="_blank" rel="noopener noreferrer">{"explorer"}</a> }
                         if r.cancelled_by.is_some() { <span class="detail">{"cancellation queued"}</span> }
+                        if !here { <span class="detail network">{ format!("signed for {}: waits until that network is selected", r.signed.recipient) }</span> }
                         if queued && !r.maybe_delivered && r.cancelled_by.is_none() {
                             <button class="discard" onclick={act("discard", r.id.clone())}>{"Discard"}</button>
                         }
                         if can_cancel { <button class="cancel" onclick={act("cancel", r.id.clone())}>{"Cancel (sign a cancellation)"}</button> }
-                        if unlocked && named && !r.state.is_final() && r.cancels.is_none() {
+                        if here && unlocked && named && !r.state.is_final() && r.cancels.is_none() {
                             <button class="direct" onclick={act("direct", r.id.clone())}>{"Submit directly (pay gas)"}</button>
                         }
                         <details><summary>{"Signed intent (JSON)"}</summary>

@@ -134,9 +134,12 @@ async fn commit(queue: &mut Queue, store: &impl Store, id: &str, event: Event, n
 /// One pass: when online, offer every due record to the channels (see [`offer`]), then poll what
 /// was sent. Offline, it does nothing: the
 /// records simply wait, and nothing counts as a failed attempt.
+/// `contract` is the network's intents contract: only records signed for it are sent or polled
+/// here (a record keeps the network it was signed for, and waits while another is selected).
 pub async fn sync_once<C: Channel, O: NonceOracle>(
     queue: &mut Queue,
     store: &impl Store,
+    contract: &str,
     channels: &[C],
     oracle: Option<&O>,
     policy: &Policy,
@@ -147,29 +150,37 @@ pub async fn sync_once<C: Channel, O: NonceOracle>(
     if !online {
         return report;
     }
-    if let Err(e) = send_due(queue, store, channels, policy, now_ms, &mut report).await {
+    if let Err(e) = send_due(queue, store, contract, channels, policy, now_ms, &mut report).await {
         report.store_error = Some(e.0);
         return report;
     }
-    if let Err(e) = poll(queue, store, channels, oracle, policy, now_ms, &mut report).await {
+    if let Err(e) = poll(queue, store, contract, channels, oracle, policy, now_ms, &mut report).await {
         report.store_error = Some(e.0);
     }
     report
 }
 
 /// Only the sending half of [`sync_once`] (the browser polls less often than it sends).
-pub async fn send_pass<C: Channel>(queue: &mut Queue, store: &impl Store, channels: &[C], policy: &Policy, now_ms: u64) -> Report {
+pub async fn send_pass<C: Channel>(queue: &mut Queue, store: &impl Store, contract: &str, channels: &[C], policy: &Policy, now_ms: u64) -> Report {
     let mut report = Report::default();
-    if let Err(e) = send_due(queue, store, channels, policy, now_ms, &mut report).await {
+    if let Err(e) = send_due(queue, store, contract, channels, policy, now_ms, &mut report).await {
         report.store_error = Some(e.0);
     }
     report
 }
 
 /// Only the polling half of [`sync_once`].
-pub async fn poll_pass<C: Channel, O: NonceOracle>(queue: &mut Queue, store: &impl Store, channels: &[C], oracle: Option<&O>, policy: &Policy, now_ms: u64) -> Report {
+pub async fn poll_pass<C: Channel, O: NonceOracle>(
+    queue: &mut Queue,
+    store: &impl Store,
+    contract: &str,
+    channels: &[C],
+    oracle: Option<&O>,
+    policy: &Policy,
+    now_ms: u64,
+) -> Report {
     let mut report = Report::default();
-    if let Err(e) = poll(queue, store, channels, oracle, policy, now_ms, &mut report).await {
+    if let Err(e) = poll(queue, store, contract, channels, oracle, policy, now_ms, &mut report).await {
         report.store_error = Some(e.0);
     }
     report
@@ -210,12 +221,13 @@ fn now_ns(now_ms: u64) -> u64 {
 async fn send_due<C: Channel>(
     queue: &mut Queue,
     store: &impl Store,
+    contract: &str,
     channels: &[C],
     policy: &Policy,
     now_ms: u64,
     report: &mut Report,
 ) -> Result<(), Problem> {
-    let due: Vec<String> = queue.records.values().filter(|r| r.due(now_ms)).map(|r| r.id.clone()).collect();
+    let due: Vec<String> = queue.records.values().filter(|r| r.signed.recipient == contract && r.due(now_ms)).map(|r| r.id.clone()).collect();
     for id in due {
         let record = queue.records[&id].clone();
         // Past its deadline, no relayer can use it any more. Never delivered: it failed. Maybe
@@ -276,9 +288,11 @@ async fn offer<C: Channel>(channels: &[C], signed: &SignedIntent, id: &str) -> E
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn poll<C: Channel, O: NonceOracle>(
     queue: &mut Queue,
     store: &impl Store,
+    contract: &str,
     channels: &[C],
     oracle: Option<&O>,
     policy: &Policy,
@@ -288,6 +302,7 @@ async fn poll<C: Channel, O: NonceOracle>(
     let pending: Vec<String> = queue
         .records
         .values()
+        .filter(|r| r.signed.recipient == contract)
         .filter(|r| matches!(r.state, State::Sent { .. }) || (matches!(r.state, State::Queued) && r.maybe_delivered))
         .map(|r| r.id.clone())
         .collect();

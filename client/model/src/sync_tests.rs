@@ -5,7 +5,7 @@ use crate::compose::cancellation;
 use crate::queue::{new_record, Queue, Record, State};
 use crate::gossip::{GossipView, NodeEvent};
 use crate::sync::*;
-use crate::testutil::{key, signed_transfer, signed_transfer_until, NOW_MS};
+use crate::testutil::{key, signed_transfer, signed_transfer_until, CONTRACT, NOW_MS};
 use crate::Problem;
 use outpost_protocol::SignedIntent;
 use std::cell::{Cell, RefCell};
@@ -119,7 +119,7 @@ impl World {
         World { q: Queue::default(), store: MemStore::default(), relayer: [Relayer::default()], chain: Chain::default(), policy: Policy::default() }
     }
     fn pass(&mut self, now: u64, online: bool) -> Report {
-        block_on(sync_once(&mut self.q, &self.store, &self.relayer, Some(&self.chain), &self.policy, now, online))
+        block_on(sync_once(&mut self.q, &self.store, CONTRACT, &self.relayer, Some(&self.chain), &self.policy, now, online))
     }
     fn add(&mut self, r: Record) -> bool {
         block_on(enqueue(&mut self.q, &self.store, r)).unwrap().1
@@ -387,6 +387,33 @@ fn a_relayers_report_is_a_hint_and_the_chain_decides() {
 }
 
 #[test]
+fn a_record_is_sent_and_polled_only_on_the_network_it_was_signed_for() {
+    let mut w = World::new();
+    let r = rec(70);
+    let id = r.id.clone();
+    w.add(r);
+    w.relayer[0].online.set(true);
+    // Another network is selected (its contract differs): the record waits, untouched, even past
+    // its deadline, instead of being refused there as WRONG_RECIPIENT and failed for good.
+    let elsewhere = |w: &mut World, now| block_on(sync_once(&mut w.q, &w.store, "intents.other.near", &w.relayer, Some(&w.chain), &w.policy, now, true));
+    assert_eq!(elsewhere(&mut w, NOW_MS), Report::default());
+    assert!(w.relayer[0].posts.borrow().is_empty());
+    assert_eq!(w.state(&id), "queued");
+    // Back on its network: sent, then settled by the chain's word.
+    assert_eq!(w.pass(NOW_MS + 1, true).sent, 1);
+    w.chain.used.borrow_mut().insert(id.clone());
+    assert_eq!(elsewhere(&mut w, NOW_MS + 2), Report::default(), "not polled from another network");
+    assert_eq!(w.state(&id), "sent");
+    assert_eq!(w.pass(NOW_MS + 3, true).executed, 1);
+    let deadline_ms = w.q.records[&id].deadline_ns / 1_000_000;
+    let r = rec(71);
+    let late = r.id.clone();
+    w.add(r);
+    assert_eq!(elsewhere(&mut w, deadline_ms + 1), Report::default());
+    assert_eq!(w.state(&late), "queued", "its expiry is judged on its own network");
+}
+
+#[test]
 fn cancellation_settles_the_original() {
     let mut w = World::new();
     let orig = rec(9);
@@ -499,16 +526,16 @@ fn split_passes_and_retry_now() {
     w.add(r);
     w.relayer[0].online.set(true);
     w.relayer[0].server_error.set(true);
-    let rep = block_on(send_pass(&mut w.q, &w.store, &w.relayer, &w.policy, NOW_MS));
+    let rep = block_on(send_pass(&mut w.q, &w.store, CONTRACT, &w.relayer, &w.policy, NOW_MS));
     assert!(rep.changed() && rep.failed_attempts == 1);
     assert!(w.q.records[&id].next_attempt_ms > NOW_MS);
     let changed = retry_now(&mut w.q, NOW_MS + 1);
     assert_eq!(changed.len(), 1);
     assert!(w.q.records[&id].due(NOW_MS + 1));
     w.relayer[0].server_error.set(false);
-    assert_eq!(block_on(send_pass(&mut w.q, &w.store, &w.relayer, &w.policy, NOW_MS + 1)).sent, 1);
+    assert_eq!(block_on(send_pass(&mut w.q, &w.store, CONTRACT, &w.relayer, &w.policy, NOW_MS + 1)).sent, 1);
     w.relayer[0].status.borrow_mut().insert(id.clone(), ChannelStatus::Failed { code: "X".into(), reason: "y".into(), tx_hash: None });
-    let rep = block_on(poll_pass(&mut w.q, &w.store, &w.relayer, None::<&NoOracle>, &w.policy, NOW_MS + 2));
+    let rep = block_on(poll_pass(&mut w.q, &w.store, CONTRACT, &w.relayer, None::<&NoOracle>, &w.policy, NOW_MS + 2));
     assert_eq!(rep.chain_failed, 1);
     assert_eq!(w.state(&id), "failed");
 }
@@ -577,7 +604,7 @@ fn gossip_and_relayer_together() {
     ];
     let (Either::Gossip(gossip), Either::Relayer(relayer)) = (&channels[0], &channels[1]) else { unreachable!() };
     let (mut q, store, chain, policy) = (Queue::default(), MemStore::default(), Chain::default(), Policy::default());
-    let pass = |q: &mut Queue, now| block_on(sync_once(q, &store, &channels, Some(&chain), &policy, now, true));
+    let pass = |q: &mut Queue, now| block_on(sync_once(q, &store, CONTRACT, &channels, Some(&chain), &policy, now, true));
     let r = rec(40);
     let id = r.id.clone();
     block_on(enqueue(&mut q, &store, r)).unwrap();
@@ -644,7 +671,7 @@ fn unconfirmed_gossip_is_offered_again() {
     let gossip = [Gossip { view: RefCell::new(GossipView::new(&peers)), published: RefCell::default(), deliver: Cell::new(true) }];
     gossip[0].view.borrow_mut().apply(NodeEvent::PeerSubscribed { peer: PEER.into() });
     let (mut q, store, chain, policy) = (Queue::default(), MemStore::default(), Chain::default(), Policy::default());
-    let pass = |q: &mut Queue, now| block_on(sync_once(q, &store, &gossip, Some(&chain), &policy, now, true));
+    let pass = |q: &mut Queue, now| block_on(sync_once(q, &store, CONTRACT, &gossip, Some(&chain), &policy, now, true));
     let r = rec(50);
     let id = r.id.clone();
     block_on(enqueue(&mut q, &store, r)).unwrap();

@@ -13,6 +13,9 @@ pub fn signed_transfer(n: u8) -> SignedIntent {
     signed_transfer_until(n, NOW_MS * 1_000_000 + 3_600_000_000_000)
 }
 
+/// The intents contract test intents are signed for.
+pub const CONTRACT: &str = "intents.test.near";
+
 pub fn signed_transfer_until(n: u8, deadline_ns: u64) -> SignedIntent {
     let k = key();
     let intent = Intent {
@@ -26,5 +29,5 @@ pub fn signed_transfer_until(n: u8, deadline_ns: u64) -> SignedIntent {
         }],
         fee: None,
     };
-    k.sign_intent(&intent, Nonce::new(deadline_ns, [n; 24]), "intents.test.near")
+    k.sign_intent(&intent, Nonce::new(deadline_ns, [n; 24]), CONTRACT)
 }
