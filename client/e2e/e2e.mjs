@@ -436,6 +436,19 @@ try {
   await page.waitForSelector(`li.rec[data-id="${switched.id}"][data-state="sent"]`, { timeout: 20_000 });
   expect(accepted.has(switched.id), 'network switch: back on its network, it is sent');
 
+  // A deploy changes network.json: a returning user (same profile, service worker installed)
+  // gets the new one, not the copy cached at install.
+  const firstConfig = networkJson;
+  networkJson = { networks: [...firstConfig.networks, { ...firstConfig.networks[0], name: 'staging' }] };
+  await page.reload();
+  await ready();
+  await unlock();
+  await tab('network');
+  await page.waitForSelector('#use-staging', { timeout: 10_000 });
+  expect(await page.evaluate(() => !!navigator.serviceWorker.controller), 'service worker: the page is controlled by it');
+  expect(true, 'service worker: a changed network.json reaches a returning user');
+  networkJson = firstConfig;
+
   // Throughput of sign + validate in the page.
   report.sign_validate_per_s = await page.evaluate(() => window.outpostBench(500));
   log('sign+validate', report.sign_validate_per_s.toFixed(0), 'intents/s');

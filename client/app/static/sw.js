@@ -1,6 +1,8 @@
 // Keeps the app shell available offline: install caches these files, fetch answers them from the
 // cache first. Nothing else (relayer, RPC) is cached. VERSION is replaced by the build script with
-// a hash of the build, so a new build replaces the old cache.
+// a hash of the build, so a new build replaces the old cache. network.json is the exception:
+// network first (a deploy's new RPC, contract or relayer reaches returning users at once), the
+// cached copy only when offline.
 const VERSION = '__OUTPOST_BUILD__';
 const SHELL = ['./', './index.html', './style.css', './outpost_client_app.js', './outpost_client_app_bg.wasm', './network.json'];
 self.addEventListener('install', (e) => {
@@ -14,5 +16,19 @@ self.addEventListener('fetch', (e) => {
   if (e.request.method !== 'GET' || url.origin !== self.location.origin) return;
   const path = url.pathname.replace(/^.*\//, './');
   if (!SHELL.includes(path === './' ? './' : path)) return;
+  if (path === './network.json') {
+    e.respondWith(
+      fetch(e.request)
+        .then((res) => {
+          if (res.ok) {
+            const copy = res.clone();
+            caches.open(VERSION).then((c) => c.put('./network.json', copy));
+          }
+          return res;
+        })
+        .catch(() => caches.match('./network.json').then((hit) => hit || Response.error())),
+    );
+    return;
+  }
   e.respondWith(caches.match(e.request, { ignoreSearch: true }).then((hit) => hit || fetch(e.request)));
 });
