@@ -296,6 +296,11 @@ try {
   const implicit = (await text('#implicit-account')).trim();
   expect(phrase.split(' ').length === 12, 'a 12-word seed phrase is shown once');
   expect(/^[0-9a-f]{64}$/.test(implicit), `implicit account id shown (${implicit.slice(0, 12)}…)`);
+  // The page asked the browser to keep its storage (navigator.storage.persist()) and says what
+  // it answered; headless Chromium decides by site engagement, so either answer is fine here.
+  await page.waitForSelector('#storage-persist[data-persisted]');
+  report.storage_persisted = await page.$eval('#storage-persist', (e) => e.dataset.persisted);
+  expect(['true', 'false'].includes(report.storage_persisted), `storage: navigator.storage.persist() answered ${report.storage_persisted}, shown on the key screen`);
   await screenshot('keys-created');
   // The offline cache must be in place before going offline.
   await page.evaluate(async () => { await navigator.serviceWorker.ready; });
@@ -439,12 +444,13 @@ try {
   // A deploy changes network.json: a returning user (same profile, service worker installed)
   // gets the new one, not the copy cached at install.
   const firstConfig = networkJson;
-  networkJson = { networks: [...firstConfig.networks, { ...firstConfig.networks[0], name: 'staging' }] };
+  // (A second preset, `mainnet`, here pointing at the same fake chain: only the new file has it.)
+  networkJson = { networks: [...firstConfig.networks, { ...firstConfig.networks[0], name: 'mainnet' }] };
   await page.reload();
   await ready();
   await unlock();
   await tab('network');
-  await page.waitForSelector('#use-staging', { timeout: 10_000 });
+  await page.waitForSelector('#use-mainnet', { timeout: 10_000 });
   expect(await page.evaluate(() => !!navigator.serviceWorker.controller), 'service worker: the page is controlled by it');
   expect(true, 'service worker: a changed network.json reaches a returning user');
   networkJson = firstConfig;

@@ -41,6 +41,9 @@ pub struct Ctx {
     online: Cell<bool>,
     /// The browser gossip node, while the network config names peers.
     p2p: RefCell<Option<Rc<P2p>>>,
+    /// What `navigator.storage.persist()` answered: whether the browser keeps the key and queue
+    /// under storage pressure.
+    persisted: RefCell<Option<Result<bool, String>>>,
 }
 
 impl Ctx {
@@ -112,6 +115,7 @@ async fn load() -> Result<Ctx, Problem> {
         banner: RefCell::new((!broken.is_empty()).then(|| broken.join("; "))),
         online: Cell::new(net::online()),
         p2p: RefCell::new(None),
+        persisted: RefCell::new(None),
     };
     ctx.publish(&queue);
     *ctx.queue.lock().await = queue;
@@ -277,7 +281,13 @@ pub fn app() -> Html {
                                 cb.forget(); // lives as long as the page
                             }
                         }
-                        spawn_local(sync_loop(c.clone(), refresh));
+                        spawn_local(sync_loop(c.clone(), refresh.clone()));
+                        // Off the load path: a browser may ask the user before it answers.
+                        let c3 = c.clone();
+                        spawn_local(async move {
+                            *c3.persisted.borrow_mut() = Some(net::persist_storage().await);
+                            refresh.emit(());
+                        });
                         ctx.set(Some(c));
                     }
                     Err(e) => error.set(Some(e.0)),
@@ -538,6 +548,13 @@ fn keys_screen() -> Html {
                         if let Some(n) = &v.named_account { <dt>{"Named account"}</dt><dd class="mono" id="named-account">{ n.to_string() }</dd> }
                         <dt>{"Public key"}</dt><dd class="mono" id="public-key">{ v.public_key.to_string() }</dd>
                         <dt>{"Status"}</dt><dd id="lock-state">{ if unlocked { "unlocked" } else { "locked" } }</dd>
+                        <dt>{"Storage"}</dt>
+                        { match &*c.persisted.borrow() {
+                            Some(Ok(true)) => html!{ <dd id="storage-persist" data-persisted="true">{"persistent: the browser keeps this key and your queue"}</dd> },
+                            Some(Ok(false)) => html!{ <dd id="storage-persist" data-persisted="false">{"best effort: the browser may clear this site's data when space runs low; keep your seed phrase or secret key safe"}</dd> },
+                            Some(Err(e)) => html!{ <dd id="storage-persist" data-persisted="unknown">{ format!("could not ask the browser to keep it ({e}); keep your seed phrase or secret key safe") }</dd> },
+                            None => html!{},
+                        } }
                     </dl>
                     if let Some(p) = &*phrase {
                         <div class="phrase">

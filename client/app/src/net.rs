@@ -85,6 +85,21 @@ impl Channel for RelayerChannel {
     }
 }
 
+/// Asks the browser to keep this site's storage (the encrypted key, the queue) under storage
+/// pressure: `navigator.storage.persist()`. `Ok(true)` when it will, `Ok(false)` when the storage
+/// stays "best effort" (the browser decides, e.g. by how much the site is used).
+pub async fn persist_storage() -> Result<bool, String> {
+    let storage = web_sys::window().ok_or("no window")?.navigator().storage();
+    let ask = |p: Result<js_sys::Promise, JsValue>| async move {
+        let value = JsFuture::from(p.map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
+        Ok::<bool, String>(value.as_bool().unwrap_or(false))
+    };
+    if ask(storage.persisted()).await? {
+        return Ok(true);
+    }
+    ask(storage.persist()).await
+}
+
 /// `nonce_status` over RPC: what became of a record's nonce, and by which intent.
 pub struct RpcOracle {
     pub rpc_url: String,
