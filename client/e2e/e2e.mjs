@@ -624,6 +624,18 @@ try {
   const everything2 = requests.map((r) => `${r.url}\n${r.body}`).concat(rawBodies);
   expect(!everything2.some((t) => t.includes(v.secret_key.slice(8)) || t.toLowerCase().includes(v.seed_phrase.split(' ').slice(0, 3).join(' '))), 'no request contains the imported secret key or phrase');
 
+  // Idle lock: an unlocked key locks itself without activity (here after 1.5 s, set in
+  // localStorage; 10 minutes by default).
+  await page.evaluate(() => localStorage.setItem('outpost.idle-lock-ms', '1500'));
+  await page.reload();
+  await ready();
+  await unlock();
+  await tab('keys');
+  expect((await text('#lock-state')) === 'unlocked', 'idle lock: unlocked at first');
+  await page.waitForFunction(() => document.querySelector('#lock-state')?.textContent.startsWith('locked after'), null, { timeout: 10_000 });
+  expect((await text('#lock-state')).includes('without activity'), 'idle lock: the key locked itself after inactivity, and says why');
+  await page.evaluate(() => localStorage.removeItem('outpost.idle-lock-ms'));
+
   // 7. Gossip (a fresh browser profile, so network.json's peers are used).
   if (NODE_BIN) {
     const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-p2p-'));

@@ -23,6 +23,8 @@ use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 const NETWORK_KEY: &str = "outpost.network";
+/// localStorage: how long (ms) an unlocked key may sit idle before it locks (default 10 min).
+const IDLE_LOCK_KEY: &str = "outpost.idle-lock-ms";
 
 /// Everything the screens share.
 pub struct Ctx {
@@ -44,6 +46,11 @@ pub struct Ctx {
     /// What `navigator.storage.persist()` answered: whether the browser keeps the key and queue
     /// under storage pressure.
     persisted: RefCell<Option<Result<bool, String>>>,
+    /// The last key press or click (ms): an unlocked key locks itself after `idle_lock` without one.
+    last_activity: Cell<u64>,
+    idle_lock: keys::IdleLock,
+    /// The key was locked for inactivity (said on the key screen until the next unlock).
+    idle_locked: Cell<bool>,
 }
 
 impl Ctx {
@@ -116,6 +123,9 @@ async fn load() -> Result<Ctx, Problem> {
         online: Cell::new(net::online()),
         p2p: RefCell::new(None),
         persisted: RefCell::new(None),
+        last_activity: Cell::new(now_ms()),
+        idle_lock: keys::IdleLock::from_setting(storage().and_then(|s| s.get_item(IDLE_LOCK_KEY).ok().flatten()).as_deref()),
+        idle_locked: Cell::new(false),
     };
     ctx.publish(&queue);
     *ctx.queue.lock().await = queue;
@@ -229,6 +239,12 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
         if changed {
             refresh.emit(());
         }
+        // Idle: the decrypted key leaves page memory; the vault stays encrypted.
+        if ctx.key.borrow().is_some() && ctx.idle_lock.due(ctx.last_activity.get(), now_ms()) {
+            *ctx.key.borrow_mut() = None;
+            ctx.idle_locked.set(true);
+            refresh.emit(());
+        }
         // Sleep in short slices so a button, or connectivity coming back, wakes the loop quickly.
         let until = now_ms() + 2_000;
         while now_ms() < until && !ctx.wake.replace(false) && net::online() == ctx.online.get() {
@@ -279,6 +295,13 @@ pub fn app() -> Html {
                                 let cb = Closure::<dyn Fn()>::new(move || c2.wake.set(true));
                                 let _ = w.add_event_listener_with_callback(ev, cb.as_ref().unchecked_ref());
                                 cb.forget(); // lives as long as the page
+                            }
+                            // Activity keeps an unlocked key unlocked (see the idle lock).
+                            for ev in ["keydown", "pointerdown"] {
+                                let c2 = c.clone();
+                                let cb = Closure::<dyn Fn()>::new(move || c2.last_activity.set(now_ms()));
+                                let _ = w.add_event_listener_with_callback(ev, cb.as_ref().unchecked_ref());
+                                cb.forget();
                             }
                         }
                         spawn_local(sync_loop(c.clone(), refresh.clone()));
@@ -415,6 +438,8 @@ fn keys_screen() -> Html {
                     Ok(()) => {
                         *c.vault.borrow_mut() = Some(vault);
                         *c.key.borrow_mut() = Some(key);
+                        c.idle_locked.set(false);
+                        c.last_activity.set(now_ms());
                         phrase_state.set(shown_phrase);
                         msg.set(Some(Ok("key saved, encrypted under your passphrase".into())));
                         app.refresh.emit(());
@@ -455,6 +480,8 @@ fn keys_screen() -> Html {
                 Ok(k) => {
                     unlock_ms.set(Some(js_sys::Date::now() - t0));
                     *c.key.borrow_mut() = Some(k);
+                    c.idle_locked.set(false);
+                    c.last_activity.set(now_ms());
                     unlock_pass.set(String::new());
                     msg.set(Some(Ok("unlocked".into())));
                     app.refresh.emit(());
@@ -547,7 +574,11 @@ fn keys_screen() -> Html {
                         <dt>{"Implicit account"}</dt><dd class="mono" id="implicit-account">{ v.implicit_account_id().to_string() }</dd>
                         if let Some(n) = &v.named_account { <dt>{"Named account"}</dt><dd class="mono" id="named-account">{ n.to_string() }</dd> }
                         <dt>{"Public key"}</dt><dd class="mono" id="public-key">{ v.public_key.to_string() }</dd>
-                        <dt>{"Status"}</dt><dd id="lock-state">{ if unlocked { "unlocked" } else { "locked" } }</dd>
+                        <dt>{"Status"}</dt><dd id="lock-state">{ match (unlocked, c.idle_locked.get()) {
+                            (true, _) => "unlocked".to_owned(),
+                            (false, true) => format!("locked after {} min without activity", c.idle_lock.idle_ms.div_ceil(60_000)),
+                            (false, false) => "locked".to_owned(),
+                        } }</dd>
                         <dt>{"Storage"}</dt>
                         { match &*c.persisted.borrow() {
                             Some(Ok(true)) => html!{ <dd id="storage-persist" data-persisted="true">{"persistent: the browser keeps this key and your queue"}</dd> },

@@ -189,6 +189,28 @@ impl Vault {
 }
 
 /// Parses the optional named-account field (empty = none).
+/// The unlocked key is dropped after this long without a key press or a click (the page keeps
+/// only the encrypted vault).
+pub const DEFAULT_IDLE_LOCK_MS: u64 = 10 * 60 * 1000;
+
+/// When an unlocked key locks itself: `idle_ms` after the last user activity. A setting of 0
+/// (or one that does not parse) falls back to the default, so it never means "never".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdleLock {
+    pub idle_ms: u64,
+}
+
+impl IdleLock {
+    pub fn from_setting(setting: Option<&str>) -> IdleLock {
+        let idle_ms = setting.and_then(|s| s.trim().parse::<u64>().ok()).filter(|ms| *ms > 0).unwrap_or(DEFAULT_IDLE_LOCK_MS);
+        IdleLock { idle_ms }
+    }
+    /// Whether a key unlocked and last used at `last_activity_ms` should be locked at `now_ms`.
+    pub fn due(&self, last_activity_ms: u64, now_ms: u64) -> bool {
+        now_ms.saturating_sub(last_activity_ms) >= self.idle_ms
+    }
+}
+
 pub fn parse_named_account(text: &str) -> Result<Option<AccountId>, Problem> {
     let text = text.trim();
     if text.is_empty() {
@@ -297,5 +319,19 @@ mod tests {
         assert_eq!(vault.account_id().as_str(), "alice.testnet");
         assert_eq!(vault.unlock("a long passphrase").unwrap().public_key(), key.public_key());
         assert!(parse_named_account("Bad Name").unwrap_err().0.starts_with("not a valid NEAR account id"));
+    }
+
+    #[test]
+    fn an_unlocked_key_locks_after_idle_time_and_a_setting_never_disables_it() {
+        let lock = IdleLock::from_setting(None);
+        assert_eq!(lock.idle_ms, DEFAULT_IDLE_LOCK_MS);
+        assert!(!lock.due(1_000, 1_000 + DEFAULT_IDLE_LOCK_MS - 1));
+        assert!(lock.due(1_000, 1_000 + DEFAULT_IDLE_LOCK_MS));
+        assert_eq!(IdleLock::from_setting(Some(" 1500 ")).idle_ms, 1_500);
+        for bad in ["0", "-5", "soon", ""] {
+            assert_eq!(IdleLock::from_setting(Some(bad)).idle_ms, DEFAULT_IDLE_LOCK_MS, "{bad}");
+        }
+        // A clock that went back never locks early.
+        assert!(!lock.due(5_000, 4_000));
     }
 }
