@@ -580,6 +580,12 @@ try {
   await page.waitForSelector('#public-key');
   expect((await text('#public-key')) === v.public_key, 'import: the seed phrase gives the same key as near-api-js');
   expect((await text('#named-account')) === 'alice.test.near', 'import: the named account is shown');
+  // Export: the unlocked key can be shown again (NEAR's ed25519: form, as wallets import it), and
+  // locking hides it.
+  await page.click('#export-key');
+  expect((await text('#secret-key')) === v.secret_key, 'export: the secret key is shown on request, exactly as near-api-js writes it');
+  await page.click('#export-key');
+  expect((await page.locator('#secret-key').count()) === 0, 'export: hidden again on request');
   await composeTransfer('0.25', 'direct');
   await tab('queue');
   const directId = await page.locator('li.rec').first().getAttribute('data-id');

@@ -51,6 +51,8 @@ pub struct Ctx {
     idle_lock: keys::IdleLock,
     /// The key was locked for inactivity (said on the key screen until the next unlock).
     idle_locked: Cell<bool>,
+    /// The secret key is shown (on request, while unlocked); any lock hides it again.
+    show_secret: Cell<bool>,
 }
 
 impl Ctx {
@@ -126,6 +128,7 @@ async fn load() -> Result<Ctx, Problem> {
         last_activity: Cell::new(now_ms()),
         idle_lock: keys::IdleLock::from_setting(storage().and_then(|s| s.get_item(IDLE_LOCK_KEY).ok().flatten()).as_deref()),
         idle_locked: Cell::new(false),
+        show_secret: Cell::new(false),
     };
     ctx.publish(&queue);
     *ctx.queue.lock().await = queue;
@@ -242,6 +245,7 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
         // Idle: the decrypted key leaves page memory; the vault stays encrypted.
         if ctx.key.borrow().is_some() && ctx.idle_lock.due(ctx.last_activity.get(), now_ms()) {
             *ctx.key.borrow_mut() = None;
+            ctx.show_secret.set(false);
             ctx.idle_locked.set(true);
             refresh.emit(());
         }
@@ -494,6 +498,7 @@ fn keys_screen() -> Html {
         let (c, app, phrase) = (c.clone(), app.clone(), phrase.clone());
         Callback::from(move |_| {
             *c.key.borrow_mut() = None;
+            c.show_secret.set(false);
             phrase.set(None);
             app.refresh.emit(());
         })
@@ -596,6 +601,18 @@ fn keys_screen() -> Html {
                     if unlocked {
                         <button id="lock" onclick={on_lock}>{"Lock"}</button>
                         if let Some(ms) = *unlock_ms { <span id="unlock-ms" data-ms={ms.to_string()}>{ format!(" unlocked in {ms:.0} ms") }</span> }
+                        <div class="export">
+                            <button id="export-key" onclick={{
+                                let (c, app) = (c.clone(), app.clone());
+                                Callback::from(move |_| { c.show_secret.set(!c.show_secret.get()); app.refresh.emit(()) })
+                            }}>{ if c.show_secret.get() { "Hide the secret key" } else { "Show the secret key (to back it up or import it in a wallet)" } }</button>
+                            if c.show_secret.get() {
+                                if let Some(k) = c.key.borrow().as_ref() {
+                                    <p class="warn">{"Whoever sees this key controls the account. It is shown here only; nothing sends it anywhere."}</p>
+                                    <p class="mono" id="secret-key">{ k.to_string() }</p>
+                                }
+                            }
+                        </div>
                     } else {
                         <form onsubmit={on_unlock}>
                             { field("unlock-pass", "Passphrase", "password", &unlock_pass, None) }
