@@ -326,6 +326,8 @@ try {
   expect((await text('#err-memo')).includes('the memo is too long') && (await text('#err-memo')).includes('300 bytes, at most 256'), 'over-long memo: error next to the memo');
   expect((await page.locator('#err-amount').count()) === 0 && (await page.locator('#err-receiver').count()) === 0, 'fixed fields lose their errors');
   await screenshot('compose-errors');
+  expect(await page.$eval('#token', (e) => !!e.list && e.list.id === 'tokens' && [...e.list.options].some((o) => o.value === 'near')),
+    "compose: the token field offers the network's tokens (its datalist)");
 
   // 3. Sign one online, then go offline and queue two.
   await composeTransfer('1.5', 'lunch');

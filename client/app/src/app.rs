@@ -395,12 +395,17 @@ fn input_value(e: &InputEvent) -> String {
 
 /// A text input bound to a state, with its error (if any) shown right under it.
 fn field(id: &str, label: &str, kind: &str, value: &UseStateHandle<String>, err: Option<&String>) -> Html {
+    field_with_list(id, label, kind, value, err, None)
+}
+
+/// A field that suggests values from a `<datalist>` (the network's tokens).
+fn field_with_list(id: &str, label: &str, kind: &str, value: &UseStateHandle<String>, err: Option<&String>, list: Option<&str>) -> Html {
     let v = value.clone();
     let oninput = Callback::from(move |e: InputEvent| v.set(input_value(&e)));
     html! {
         <label class="field">
             <span>{label}</span>
-            <input id={id.to_owned()} type={kind.to_owned()} value={(**value).clone()} {oninput} autocomplete="off"/>
+            <input id={id.to_owned()} type={kind.to_owned()} value={(**value).clone()} {oninput} autocomplete="off" list={list.map(str::to_owned)}/>
             if let Some(e) = err { <div class="err" id={format!("err-{id}")}>{e.clone()}</div> }
         </label>
     }
@@ -755,10 +760,10 @@ fn compose_screen() -> Html {
             if *kind == Kind::Swap {
                 { field("give-token", "Give token", "text", &give_token, err(Field::GiveToken)) }
                 { field("give-amount", "Give amount", "text", &give_amount, err(Field::GiveAmount)) }
-                { field("get-token", "Receive token", "text", &get_token, err(Field::GetToken)) }
+                { field_with_list("get-token", "Receive token", "text", &get_token, err(Field::GetToken), Some("tokens")) }
                 { field("get-amount", "Receive amount", "text", &get_amount, err(Field::GetAmount)) }
             } else {
-                { field("token", "Token (near or nep141:<contract>)", "text", &token, err(Field::Token)) }
+                { field_with_list("token", "Token (near or nep141:<contract>)", "text", &token, err(Field::Token), Some("tokens")) }
                 { field("amount", "Amount", "text", &amount, err(Field::Amount)) }
                 { field("receiver", "Receiver account", "text", &receiver, err(Field::Receiver)) }
                 { field("memo", "Memo (optional)", "text", &memo, err(Field::Memo)) }
