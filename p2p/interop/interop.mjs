@@ -46,12 +46,19 @@ function check(cond, what) {
   console.log(`ok - ${what}`);
 }
 
+// Polls `f` until it returns something truthy. A throw (e.g. undici reusing a keep-alive socket
+// the node just closed: "fetch failed") counts as "not yet"; the last one is reported on timeout.
 async function until(what, f, ms = 15000) {
   const end = Date.now() + ms;
+  let lastError;
   for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`FAILED: timed out waiting for ${what}`);
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > end) throw new Error(`FAILED: timed out waiting for ${what}${lastError ? ` (last error: ${lastError.cause?.code || lastError.message})` : ''}`);
     await sleep(50);
   }
 }
