@@ -46,6 +46,19 @@ function check(cond, what) {
   console.log(`ok - ${what}`);
 }
 
+// undici (Node's fetch) may reuse a keep-alive socket the node has just closed and fail with
+// "fetch failed" before anything was sent; one retry on a fresh socket is what a browser does.
+// Every request here is idempotent (reads, and a POST deduplicated by intent hash).
+const nodeFetch = globalThis.fetch;
+globalThis.fetch = async (...args) => {
+  try {
+    return await nodeFetch(...args);
+  } catch (e) {
+    if (e instanceof TypeError && e.message === 'fetch failed') return nodeFetch(...args);
+    throw e;
+  }
+};
+
 // Polls `f` until it returns something truthy. A throw (e.g. undici reusing a keep-alive socket
 // the node just closed: "fetch failed") counts as "not yet"; the last one is reported on timeout.
 async function until(what, f, ms = 15000) {
