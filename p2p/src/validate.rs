@@ -191,7 +191,7 @@ impl Validator {
     pub fn check_status(&mut self, intent_hash: IntentHash, status: IntentStatus) -> Verdict {
         let kind_bit = match &status {
             IntentStatus::Executed { tx_hash } => {
-                let well_formed = bs58::decode(tx_hash).into_vec().is_ok_and(|b| b.len() == 32);
+                let well_formed = outpost_protocol::base58::decode_into(tx_hash, &mut [0u8; 32]) == Ok(32);
                 if !well_formed {
                     return Verdict::Reject(IntentError::new(ErrorCode::MessageMalformed, format!("tx_hash `{tx_hash}` is not a NEAR transaction hash")));
                 }

@@ -295,7 +295,7 @@ mod tests {
         // The record holds no key material in the clear.
         let json = serde_json::to_string(&vault).unwrap();
         assert!(!json.contains(&key.to_string()[8..]));
-        assert!(!json.contains(&bs58::encode(key.seed()).into_string()));
+        assert!(!json.contains(&outpost_protocol::base58::encode(&key.seed())));
         let back: Vault = serde_json::from_str(&json).unwrap();
         assert_eq!(back.unlock("correct horse").unwrap().to_string(), key.to_string());
         assert_eq!(back.unlock("wrong horse").unwrap_err().0, "wrong passphrase");

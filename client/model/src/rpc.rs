@@ -107,7 +107,7 @@ pub fn parse_access_key(body: &str) -> Result<(u64, [u8; 32]), String> {
     let nonce = r.get("nonce").and_then(Value::as_u64).ok_or("the access key has no nonce")?;
     let hash = r.get("block_hash").and_then(Value::as_str).ok_or("the answer has no block hash")?;
     let mut out = [0u8; 32];
-    match bs58::decode(hash).onto(&mut out[..]) {
+    match outpost_protocol::base58::decode_into(hash, &mut out[..]) {
         Ok(32) => Ok((nonce, out)),
         _ => Err("the block hash is not 32 bytes of base58".into()),
     }
@@ -178,7 +178,7 @@ mod tests {
         let ak = r#"{"jsonrpc":"2.0","id":"x","result":{"nonce":41,"permission":"FullAccess","block_height":5,"block_hash":"4reLvkAWfqk5fsqio1KLudk46cqRz9erQdaHkWZKMJDZ"}}"#;
         let (nonce, hash) = parse_access_key(ak).unwrap();
         assert_eq!(nonce, 41);
-        assert_eq!(bs58::encode(hash).into_string(), "4reLvkAWfqk5fsqio1KLudk46cqRz9erQdaHkWZKMJDZ");
+        assert_eq!(outpost_protocol::base58::encode(&hash), "4reLvkAWfqk5fsqio1KLudk46cqRz9erQdaHkWZKMJDZ");
         let ok = r#"{"jsonrpc":"2.0","id":"x","result":{"status":{"SuccessValue":""},"transaction":{"hash":"TXH"}}}"#;
         assert_eq!(parse_tx_outcome(ok), Ok("TXH".into()));
         let failed = r#"{"jsonrpc":"2.0","id":"x","result":{"status":{"Failure":{"ActionError":{"kind":{"FunctionCallError":{"ExecutionError":"Smart contract panicked: intent #1: INSUFFICIENT_BALANCE: need 5"}}}}},"transaction":{"hash":"T"}}}"#;

@@ -84,7 +84,7 @@ pub struct SignedTransaction {
 
 impl SignedTransaction {
     pub fn hash_base58(&self) -> String {
-        bs58::encode(self.hash).into_string()
+        outpost_protocol::base58::encode(&self.hash)
     }
     pub fn to_base64(&self) -> String {
         use base64::Engine as _;
