@@ -168,12 +168,26 @@ const tab = async (name) => page.click(`#tab-${name}`);
 const ready = async () => page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
 const queued = async (n) => page.waitForFunction((n) => document.querySelectorAll('li.rec[data-state="queued"]').length === n, n, { timeout: 20_000 });
 
+// Types back the words the page asks for (positions in data-pos), as a person with the phrase
+// written down would; returns the phrase.
+async function confirmPhrase() {
+  await page.waitForSelector('#keys-confirm #seed-phrase', { timeout: 20_000 });
+  const phrase = (await text('#seed-phrase')).trim();
+  const words = phrase.split(' ');
+  for (const i of [1, 2, 3]) {
+    const pos = Number(await page.getAttribute(`#confirm-${i}`, 'data-pos'));
+    await page.fill(`#confirm-${i}`, words[pos - 1]);
+  }
+  await page.click('#confirm-save');
+  await page.waitForSelector('#implicit-account', { timeout: 20_000 });
+  return phrase;
+}
 async function createKey() {
   await tab('keys');
   await page.fill('#pass', PASSPHRASE);
   await page.fill('#pass2', PASSPHRASE);
   await page.click('#create');
-  await page.waitForSelector('#seed-phrase', { timeout: 20_000 });
+  await confirmPhrase();
 }
 async function unlock() {
   await tab('keys');
@@ -196,6 +210,20 @@ async function composeTransfer(amount, memo = '') {
   const status = await text('#compose-status');
   await page.waitForFunction(() => !document.querySelector('#amount').value); // form reset after queueing
   return status;
+}
+async function idbHasVault() {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('outpost');
+    open.onsuccess = () => {
+      const db = open.result;
+      const stores = [...db.objectStoreNames];
+      if (!stores.includes('vault')) { db.close(); return resolve(false); }
+      const req = db.transaction('vault').objectStore('vault').count();
+      req.onsuccess = () => { resolve(req.result > 0); db.close(); };
+      req.onerror = () => reject(req.error);
+    };
+    open.onerror = () => reject(open.error);
+  }));
 }
 async function idbIds() {
   return page.evaluate(() => new Promise((resolve, reject) => {
@@ -288,13 +316,22 @@ try {
   expect((await text('#keys-msg')).includes('at least 8 characters'), 'a short passphrase is refused in words');
   await page.fill('#pass', PASSPHRASE);
   await page.fill('#pass2', PASSPHRASE);
-  const c0 = Date.now();
   await page.click('#create');
-  await page.waitForSelector('#seed-phrase', { timeout: 20_000 });
+  // The phrase comes first; nothing is saved until three of its words are typed back.
+  await page.waitForSelector('#keys-confirm #seed-phrase');
+  expect(!(await idbHasVault()), 'create: nothing is saved before the phrase is confirmed');
+  const shownWords = (await text('#seed-phrase')).trim().split(' ');
+  const firstPos = Number(await page.getAttribute('#confirm-1', 'data-pos'));
+  for (const i of [1, 2, 3]) await page.fill(`#confirm-${i}`, 'wrong');
+  await page.click('#confirm-save');
+  await page.waitForSelector('#keys-msg.err');
+  expect((await text('#keys-msg')).includes(`word ${firstPos} does not match`), 'create: a wrong word is named, and the key is not saved');
+  expect(!(await idbHasVault()) && shownWords.length === 12, 'create: still nothing saved');
+  const c0 = Date.now();
+  const phrase = await confirmPhrase();
   report.create_key_ms = Date.now() - c0;
-  const phrase = (await text('#seed-phrase')).trim();
   const implicit = (await text('#implicit-account')).trim();
-  expect(phrase.split(' ').length === 12, 'a 12-word seed phrase is shown once');
+  expect(phrase.split(' ').length === 12, 'a 12-word seed phrase is shown, and saved only once three words were typed back');
   expect(/^[0-9a-f]{64}$/.test(implicit), `implicit account id shown (${implicit.slice(0, 12)}…)`);
   // The page asked the browser to keep its storage (navigator.storage.persist()) and says what
   // it answered; headless Chromium decides by site engagement, so either answer is fine here.

@@ -458,12 +458,41 @@ fn keys_screen() -> Html {
             });
         }
     };
+    // A generated key is saved only after the user typed back three words of its phrase.
+    let pending = use_state(|| None::<(SecretKey, String, [usize; 3])>);
+    let answers = use_state(|| [String::new(), String::new(), String::new()]);
     let on_create = {
-        let (save_new, msg, phrase) = (save_new.clone(), msg.clone(), phrase.clone());
-        Callback::from(move |_| match keys::generate() {
-            Ok((key, p)) => save_new(key, Some(p), phrase.clone()),
-            Err(e) => msg.set(Some(Err(e.0))),
+        let (msg, pass, pass2, pending, answers) = (msg.clone(), pass.clone(), pass2.clone(), pending.clone(), answers.clone());
+        Callback::from(move |_| {
+            if let Err(e) = keys::check_new_passphrase(&pass, &pass2) {
+                return msg.set(Some(Err(e.0)));
+            }
+            match (keys::generate(), keys::random_bytes::<3>()) {
+                (Ok((key, p)), Ok(r)) => {
+                    answers.set([String::new(), String::new(), String::new()]);
+                    msg.set(None);
+                    pending.set(Some((key, p, keys::words_to_confirm(r))));
+                }
+                (Err(e), _) | (_, Err(e)) => msg.set(Some(Err(e.0))),
+            }
         })
+    };
+    let on_confirm = {
+        let (save_new, msg, phrase, pending, answers) = (save_new.clone(), msg.clone(), phrase.clone(), pending.clone(), answers.clone());
+        Callback::from(move |_| {
+            let Some((key, p, positions)) = (*pending).clone() else { return };
+            match keys::confirm_words(&p, &positions, &answers) {
+                Ok(()) => {
+                    pending.set(None);
+                    save_new(key, Some(p), phrase.clone());
+                }
+                Err(e) => msg.set(Some(Err(e.0))),
+            }
+        })
+    };
+    let on_confirm_cancel = {
+        let pending = pending.clone();
+        Callback::from(move |_| pending.set(None))
     };
     let on_import = {
         let (save_new, msg, import, phrase) = (save_new.clone(), msg.clone(), import.clone(), phrase.clone());
@@ -557,8 +586,31 @@ fn keys_screen() -> Html {
         None => html! {},
     };
     let vault = c.vault.borrow().clone();
-    let body = match vault {
-        None => html! {
+    let body = match (vault, (*pending).clone()) {
+        (None, Some((_, p, positions))) => html! {
+            <section id="keys-confirm">
+                <h2>{"Write down your seed phrase"}</h2>
+                <p>{"These 12 words restore this key in any NEAR wallet. Write them down now, then type three of them back: the key is saved only then."}</p>
+                <p class="mono" id="seed-phrase">{p}</p>
+                { for positions.iter().enumerate().map(|(i, pos)| {
+                    let answers = answers.clone();
+                    let value = answers[i].clone();
+                    html!{
+                        <label class="field"><span>{ format!("Word {pos}") }</span>
+                            <input id={format!("confirm-{}", i + 1)} data-pos={pos.to_string()} type="text" autocomplete="off" value={value} oninput={
+                                Callback::from(move |e: InputEvent| {
+                                    let mut next = (*answers).clone();
+                                    next[i] = input_value(&e);
+                                    answers.set(next);
+                                })
+                            }/></label>
+                    }
+                }) }
+                <button id="confirm-save" onclick={on_confirm}>{"Confirm and save the key"}</button>
+                <button id="confirm-cancel" onclick={on_confirm_cancel}>{"Cancel"}</button>
+            </section>
+        },
+        (None, None) => html! {
             <section id="keys-new">
                 <h2>{"Create or import a key"}</h2>
                 <p>{"Your key is encrypted with your passphrase (Argon2id, XChaCha20-Poly1305) and stays in this browser."}</p>
@@ -575,7 +627,7 @@ fn keys_screen() -> Html {
                 <button id="import" onclick={on_import}>{"Import"}</button>
             </section>
         },
-        Some(v) => {
+        (Some(v), _) => {
             let unlocked = c.key.borrow().is_some();
             html! {
                 <section id="keys-have">

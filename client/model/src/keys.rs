@@ -189,6 +189,43 @@ impl Vault {
 }
 
 /// Parses the optional named-account field (empty = none).
+/// A new key's passphrase, before anything is generated: long enough, and typed the same twice.
+pub fn check_new_passphrase(pass: &str, again: &str) -> Result<(), Problem> {
+    if pass.chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(Problem::new(format!("use a passphrase of at least {MIN_PASSPHRASE_CHARS} characters")));
+    }
+    if pass != again {
+        return Err(Problem::new("the two passphrases differ"));
+    }
+    Ok(())
+}
+
+/// Which words of a new seed phrase the user types back before the key is saved (1-based, in
+/// order): three distinct positions from `random`, so a phrase not written down is caught.
+pub fn words_to_confirm(random: [u8; 3]) -> [usize; 3] {
+    let mut picked: Vec<usize> = Vec::with_capacity(3);
+    for r in random {
+        // From the positions not taken yet, so three distinct ones always come out.
+        let free: Vec<usize> = (1..=12).filter(|p| !picked.contains(p)).collect();
+        picked.push(free[usize::from(r) % free.len()]);
+    }
+    picked.sort_unstable();
+    [picked[0], picked[1], picked[2]]
+}
+
+/// Checks the words typed back (`answers[i]` for position `positions[i]`), ignoring case and
+/// surrounding spaces; names the first that does not match.
+pub fn confirm_words(phrase: &str, positions: &[usize; 3], answers: &[String; 3]) -> Result<(), Problem> {
+    let words: Vec<&str> = phrase.split_whitespace().collect();
+    for (pos, answer) in positions.iter().zip(answers) {
+        let expected = words.get(pos.wrapping_sub(1)).copied().unwrap_or_default();
+        if answer.trim().to_lowercase() != expected {
+            return Err(Problem::new(format!("word {pos} does not match: check the phrase you wrote down")));
+        }
+    }
+    Ok(())
+}
+
 /// The unlocked key is dropped after this long without a key press or a click (the page keeps
 /// only the encrypted vault).
 pub const DEFAULT_IDLE_LOCK_MS: u64 = 10 * 60 * 1000;
@@ -333,5 +370,24 @@ mod tests {
         }
         // A clock that went back never locks early.
         assert!(!lock.due(5_000, 4_000));
+    }
+
+    #[test]
+    fn a_new_phrase_is_confirmed_word_by_word_before_saving() {
+        assert!(check_new_passphrase("short", "short").unwrap_err().0.contains("at least 8"));
+        assert!(check_new_passphrase("long enough", "long enougH").unwrap_err().0.contains("differ"));
+        assert!(check_new_passphrase("long enough", "long enough").is_ok());
+        for r in [[0u8, 0, 0], [255, 255, 255], [11, 11, 11], [3, 200, 77]] {
+            let p = words_to_confirm(r);
+            assert!(p[0] < p[1] && p[1] < p[2] && p[0] >= 1 && p[2] <= 12, "{p:?}");
+        }
+        let (_, phrase) = generate().unwrap();
+        let words: Vec<&str> = phrase.split(' ').collect();
+        let positions = [2, 7, 12];
+        let right = positions.map(|p| format!(" {} ", words[p - 1].to_uppercase()));
+        assert!(confirm_words(&phrase, &positions, &right).is_ok());
+        let mut wrong = right.clone();
+        wrong[1] = "zoo-not-a-word".into();
+        assert_eq!(confirm_words(&phrase, &positions, &wrong).unwrap_err().0, "word 7 does not match: check the phrase you wrote down");
     }
 }
