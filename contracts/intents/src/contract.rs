@@ -174,7 +174,7 @@ impl Contract {
             send_withdrawal(w);
         }
         // The JSON the event already holds: each hash is encoded once.
-        env::value_return(outcome.hashes_json.as_bytes());
+        env::value_return(outcome.hashes_json.get().as_bytes());
     }
 
     /// The same checks and effects as `execute_intents` called by `caller_id` with `attached`

@@ -195,7 +195,7 @@ pub struct BatchOutcome {
     pub events: Vec<String>,
     /// The executed intents' hashes as a JSON array (`execute_intents` returns it; the `executed`
     /// event embeds it), so each hash is base58-encoded once.
-    pub hashes_json: String,
+    pub hashes_json: Box<serde_json::value::RawValue>,
     /// A batch-wide failure (only simulate returns an outcome with one).
     pub batch_error: Option<IntentError>,
 }
@@ -273,7 +273,8 @@ impl<'a, S: Storage, C: Crypto, I: Inspector> Engine<'a, S, C, I> {
             Ok(charge) => out.caller_charge = charge,
             Err(e) => return self.batch_failure(out, e),
         }
-        out.hashes_json = serde_json::to_string(&out.executed.iter().map(|e| &e.intent_hash).collect::<Vec<_>>()).expect("hashes serialise");
+        // Serialised once, embedded as is (no re-parse): our own list of strings is valid JSON.
+        out.hashes_json = serde_json::value::to_raw_value(&out.executed.iter().map(|e| &e.intent_hash).collect::<Vec<_>>()).expect("hashes serialise");
         out.events = vec![executed_event(&self.env, out.caller_charge, &out.hashes_json)];
         let log_bytes: usize = out.events.iter().map(String::len).sum();
         if log_bytes > MAX_EVENT_LOG_BYTES {
@@ -468,7 +469,7 @@ pub fn event_line<T: Serialize>(event: &str, data: T) -> String {
 /// with the arguments this accounts for every balance change the batch makes. The signer is not
 /// repeated here: a 64-hex implicit signer beside its hash takes 113 bytes, and at most 139 such
 /// pairs fit NEAR's 16 KiB of logs; a hash alone takes 47, so 320 intents fit.
-fn executed_event(env: &ChainEnv, charge: i128, hashes_json: &str) -> String {
+fn executed_event(env: &ChainEnv, charge: i128, h: &serde_json::value::RawValue) -> String {
     #[derive(Serialize)]
     struct Data<'a> {
         by: &'a AccountId,
@@ -476,7 +477,5 @@ fn executed_event(env: &ChainEnv, charge: i128, hashes_json: &str) -> String {
         chg: String,
         h: &'a serde_json::value::RawValue,
     }
-    // Our own serialisation of a list of strings is valid JSON.
-    let h: &serde_json::value::RawValue = serde_json::from_str(hashes_json).expect("hashes JSON");
     event_line("executed", Data { by: &env.caller, att: env.attached.to_string(), chg: charge.to_string(), h })
 }
