@@ -77,7 +77,8 @@ if [ "${OUTPOST_RUN_PREBUILT:-0}" = 1 ]; then
 else
   "$ROOT/scripts/build-contracts.sh"
   step "Building outpost-node and outpost-deploy"
-  cargo build --locked --manifest-path "$ROOT/Cargo.toml" -p outpost-p2p --bin outpost-node -p outpost-deploy
+  # `--bin` applies to every package named, so each binary is named.
+  cargo build --locked --manifest-path "$ROOT/Cargo.toml" -p outpost-p2p --bin outpost-node -p outpost-deploy --bin outpost-deploy
   "$ROOT/scripts/build-client.sh"
 fi
 BIN="$CARGO_TARGET_DIR/debug"
