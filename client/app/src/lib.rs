@@ -6,6 +6,7 @@ mod app;
 mod idb;
 mod net;
 mod p2p;
+mod screens;
 
 use wasm_bindgen::prelude::*;
 
@@ -22,14 +23,24 @@ pub fn bench_sign_validate(n: u32) -> Result<f64, JsError> {
     use outpost_protocol::{verify_signed_intent, DalekCrypto};
     let (key, _) = outpost_client_model::keys::generate().map_err(|e| JsError::new(&e.0))?;
     let signer = key.public_key().implicit_account_id();
-    let draft = Draft { amount: "1.5".into(), receiver: "bob.testnet".into(), memo: "bench".into(), ..Draft::default() };
-    let perf = web_sys::window().and_then(|w| w.performance()).ok_or_else(|| JsError::new("no performance clock"))?;
+    let draft = Draft {
+        amount: "1.5".into(),
+        receiver: "bob.testnet".into(),
+        memo: "bench".into(),
+        ..Draft::default()
+    };
+    let perf = web_sys::window()
+        .and_then(|w| w.performance())
+        .ok_or_else(|| JsError::new("no performance clock"))?;
     let start = perf.now();
     for _ in 0..n {
         let now_ns = net::now_ms().saturating_mul(1_000_000);
-        let intent = draft.build(&signer, now_ns, &|_: &outpost_protocol::TokenId| 24u8).map_err(|e| JsError::new(&format!("{e:?}")))?;
+        let intent = draft
+            .build(&signer, now_ns, &|_: &outpost_protocol::TokenId| 24u8)
+            .map_err(|e| JsError::new(&format!("{e:?}")))?;
         let signed = sign(&key, &intent, "intents.test.near").map_err(|e| JsError::new(&e.0))?;
-        verify_signed_intent(&DalekCrypto, &signed, "intents.test.near", now_ns).map_err(|e| JsError::new(&e.to_string()))?;
+        verify_signed_intent(&DalekCrypto, &signed, "intents.test.near", now_ns)
+            .map_err(|e| JsError::new(&e.to_string()))?;
     }
     let secs = (perf.now() - start) / 1000.0;
     Ok(f64::from(n) / secs.max(1e-9))

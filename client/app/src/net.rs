@@ -15,7 +15,9 @@ pub fn now_ms() -> u64 {
 }
 
 pub fn online() -> bool {
-    web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(false)
+    web_sys::window()
+        .map(|w| w.navigator().on_line())
+        .unwrap_or(false)
 }
 
 pub async fn sleep(ms: u32) {
@@ -34,14 +36,22 @@ pub struct FetchError {
 }
 
 /// One HTTP request; returns status and body text. JSON bodies only; no credentials are sent.
-pub async fn fetch(method: &str, url: &str, body: Option<&str>) -> Result<(u16, String), FetchError> {
-    let fail = |reason: String, maybe_delivered| FetchError { reason, maybe_delivered };
+pub async fn fetch(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), FetchError> {
+    let fail = |reason: String, maybe_delivered| FetchError {
+        reason,
+        maybe_delivered,
+    };
     let init = RequestInit::new();
     init.set_method(method);
     if let Some(b) = body {
         init.set_body(&JsValue::from_str(b));
     }
-    let req = Request::new_with_str_and_init(url, &init).map_err(|_| fail(format!("`{url}` is not a usable address"), false))?;
+    let req = Request::new_with_str_and_init(url, &init)
+        .map_err(|_| fail(format!("`{url}` is not a usable address"), false))?;
     if body.is_some() {
         let _ = req.headers().set("content-type", "application/json");
     }
@@ -49,11 +59,22 @@ pub async fn fetch(method: &str, url: &str, body: Option<&str>) -> Result<(u16, 
     // A network error after the request left may still have delivered it: say so.
     let resp = JsFuture::from(window.fetch_with_request(&req))
         .await
-        .map_err(|_| fail("could not reach it (offline, or the server is down)".into(), online()))?;
-    let resp: Response = resp.dyn_into().map_err(|_| fail("unexpected answer".into(), true))?;
+        .map_err(|_| {
+            fail(
+                "could not reach it (offline, or the server is down)".into(),
+                online(),
+            )
+        })?;
+    let resp: Response = resp
+        .dyn_into()
+        .map_err(|_| fail("unexpected answer".into(), true))?;
     let status = resp.status();
     let text = match resp.text() {
-        Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+        Ok(p) => JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default(),
         Err(_) => String::new(),
     };
     Ok((status, text))
@@ -72,15 +93,25 @@ impl Channel for RelayerChannel {
         // The body is the protocol's SignedIntent JSON, nothing else: no key material can ride along.
         let body = match serde_json::to_string(signed) {
             Ok(b) => b,
-            Err(e) => return SendOutcome::Rejected { code: "ENCODE".into(), reason: e.to_string() },
+            Err(e) => {
+                return SendOutcome::Rejected {
+                    code: "ENCODE".into(),
+                    reason: e.to_string(),
+                }
+            }
         };
         match fetch("POST", &relayer::intents_url(&self.base), Some(&body)).await {
             Ok((status, text)) => relayer::post_outcome(status, &text, id),
-            Err(e) => SendOutcome::Unavailable { reason: e.reason, maybe_delivered: e.maybe_delivered },
+            Err(e) => SendOutcome::Unavailable {
+                reason: e.reason,
+                maybe_delivered: e.maybe_delivered,
+            },
         }
     }
     async fn status(&self, id: &str) -> Result<ChannelStatus, String> {
-        let (status, text) = fetch("GET", &relayer::status_url(&self.base, id), None).await.map_err(|e| e.reason)?;
+        let (status, text) = fetch("GET", &relayer::status_url(&self.base, id), None)
+            .await
+            .map_err(|e| e.reason)?;
         relayer::status_outcome(status, &text)
     }
 }
@@ -91,7 +122,9 @@ impl Channel for RelayerChannel {
 pub async fn persist_storage() -> Result<bool, String> {
     let storage = web_sys::window().ok_or("no window")?.navigator().storage();
     let ask = |p: Result<js_sys::Promise, JsValue>| async move {
-        let value = JsFuture::from(p.map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
+        let value = JsFuture::from(p.map_err(|e| format!("{e:?}"))?)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
         Ok::<bool, String>(value.as_bool().unwrap_or(false))
     };
     if ask(storage.persisted()).await? {
@@ -115,9 +148,19 @@ pub async fn rpc_call(rpc_url: &str, body: &str) -> Result<String, String> {
 }
 
 impl NonceOracle for RpcOracle {
-    async fn nonce_status(&self, record: &Record) -> Result<outpost_protocol::abi::NonceStatus, String> {
-        let account: AccountId = record.signer_id.parse().map_err(|_| "bad signer".to_owned())?;
-        let text = rpc_call(&self.rpc_url, &rpc::nonce_status_request(&self.contract, &account, &record.signed.nonce)).await?;
+    async fn nonce_status(
+        &self,
+        record: &Record,
+    ) -> Result<outpost_protocol::abi::NonceStatus, String> {
+        let account: AccountId = record
+            .signer_id
+            .parse()
+            .map_err(|_| "bad signer".to_owned())?;
+        let text = rpc_call(
+            &self.rpc_url,
+            &rpc::nonce_status_request(&self.contract, &account, &record.signed.nonce),
+        )
+        .await?;
         rpc::parse_nonce_status(&text)
     }
 }

@@ -24,13 +24,27 @@ pub struct P2p {
 
 fn node_event(e: BrowserEvent) -> Option<NodeEvent> {
     Some(match e {
-        BrowserEvent::Connected { peer } => NodeEvent::Connected { peer: peer.to_string() },
-        BrowserEvent::Disconnected { peer } => NodeEvent::Disconnected { peer: peer.to_string() },
-        BrowserEvent::PeerSubscribed { peer } => NodeEvent::PeerSubscribed { peer: peer.to_string() },
-        BrowserEvent::Published { intent_hash } => NodeEvent::Published { id: intent_hash.to_string() },
-        BrowserEvent::Status { intent_hash, status, author } => {
-            NodeEvent::Status { id: intent_hash.to_string(), status, author: author.map(|a| a.to_string()) }
-        }
+        BrowserEvent::Connected { peer } => NodeEvent::Connected {
+            peer: peer.to_string(),
+        },
+        BrowserEvent::Disconnected { peer } => NodeEvent::Disconnected {
+            peer: peer.to_string(),
+        },
+        BrowserEvent::PeerSubscribed { peer } => NodeEvent::PeerSubscribed {
+            peer: peer.to_string(),
+        },
+        BrowserEvent::Published { intent_hash } => NodeEvent::Published {
+            id: intent_hash.to_string(),
+        },
+        BrowserEvent::Status {
+            intent_hash,
+            status,
+            author,
+        } => NodeEvent::Status {
+            id: intent_hash.to_string(),
+            status,
+            author: author.map(|a| a.to_string()),
+        },
         BrowserEvent::DialFailed { address, error } => NodeEvent::DialFailed { address, error },
         // Other users' intents: relayers take care of them; the dApp does not show them.
         BrowserEvent::Intent { .. } => return None,
@@ -45,14 +59,17 @@ impl P2p {
             return Ok(None);
         }
         // An https page can only open secure WebSockets (`/tls/ws`): browsers block `ws://`.
-        let https = web_sys::window().and_then(|w| w.location().protocol().ok()).is_some_and(|p| p == "https:");
+        let https = web_sys::window()
+            .and_then(|w| w.location().protocol().ok())
+            .is_some_and(|p| p == "https:");
         let peers = network
             .dialable_peers(https)
             .map_err(|p| p.0)?
             .iter()
             .map(|p| p.parse().map_err(|e| format!("peer `{p}`: {e}")))
             .collect::<Result<Vec<Multiaddr>, String>>()?;
-        let (node, mut events) = BrowserNode::start(&network.chain_id, &network.intents_contract, peers.clone())?;
+        let (node, mut events) =
+            BrowserNode::start(&network.chain_id, &network.intents_contract, peers.clone())?;
         let view = Rc::new(RefCell::new(GossipView::new(&network.peers)));
         view.borrow_mut().redial_due(now_ms()); // start() dialled them just now
         let sink = Rc::downgrade(&view);
@@ -66,13 +83,21 @@ impl P2p {
                 }
             }
         });
-        Ok(Some(P2p { node, view, network: network.clone(), peers }))
+        Ok(Some(P2p {
+            node,
+            view,
+            network: network.clone(),
+            peers,
+        }))
     }
 
     /// Whether this node gossips on `network`'s topics with its peers.
     pub fn serves(&self, network: &NetworkConfig) -> bool {
-        (&self.network.chain_id, &self.network.intents_contract, &self.network.peers)
-            == (&network.chain_id, &network.intents_contract, &network.peers)
+        (
+            &self.network.chain_id,
+            &self.network.intents_contract,
+            &self.network.peers,
+        ) == (&network.chain_id, &network.intents_contract, &network.peers)
     }
 
     /// Dials the configured peers again when none is connected (they went down, or the page was
@@ -117,7 +142,10 @@ impl Channel for P2p {
         }
         // The node checks it with the protocol rules, as every peer will.
         if let Err(e) = self.node.publish_intent(signed) {
-            return SendOutcome::Rejected { code: e.code.as_str().to_owned(), reason: explain(&e) };
+            return SendOutcome::Rejected {
+                code: e.code.as_str().to_owned(),
+                reason: explain(&e),
+            };
         }
         let until = now_ms() + PUBLISH_WAIT_MS;
         while now_ms() < until && self.view.borrow().after_publish(id) != SendOutcome::Accepted {
