@@ -24,6 +24,7 @@ else
   cargo build --manifest-path "$ROOT/Cargo.toml" -p outpost-client-app --target wasm32-unknown-unknown --release --locked
 fi
 mkdir -p "$out"
+rm -rf "$out/snippets" # a previous build's snippets (their folder name carries a hash)
 step "dApp: wasm-bindgen and wasm-opt"
 wasm-bindgen --target web --no-typescript --out-dir "$out" \
   "$built/wasm32-unknown-unknown/release/outpost_client_app.wasm"
@@ -33,11 +34,18 @@ wasm-opt -Oz --strip-debug --enable-bulk-memory --enable-bulk-memory-opt --enabl
   --enable-mutable-globals --enable-nontrapping-float-to-int --enable-reference-types \
   --enable-multivalue "$wasm" -o "$wasm.opt"
 mv "$wasm.opt" "$wasm"
+step "dApp: wallet module (near-connect, bundled with esbuild; loaded on first use)"
+ensure_npm_ci "$ROOT/client/app/js"
+"$ROOT/client/app/js/node_modules/.bin/esbuild" "$ROOT/client/app/js/wallet.js" --bundle --format=esm --minify \
+  --target=es2022 --legal-comments=none --log-level=warning --outfile="$out/wallet.js"
 cp "$ROOT"/client/app/static/{index.html,style.css} "$out/"
 if [ -f "$ROOT/neardev/network.json" ]; then cp "$ROOT/neardev/network.json" "$out/network.json"; fi
-build=$(cat "$wasm" "$out/outpost_client_app.js" "$out/index.html" | sha256sum | cut -c1-16)
-sed "s/__OUTPOST_BUILD__/outpost-$build/" "$ROOT/client/app/static/sw.js" > "$out/sw.js"
+build=$(cat "$wasm" "$out/outpost_client_app.js" "$out/wallet.js" "$out/index.html" "$out/style.css" $(find "$out/snippets" -name '*.js' 2>/dev/null | sort) | sha256sum | cut -c1-16)
+# The worker caches wasm-bindgen's snippets too: without them the page cannot start offline.
+snippets=$(cd "$out" && find snippets -name '*.js' 2>/dev/null | sort | sed "s|^|, './|; s|\$|'|" | tr -d '\n')
+sed -e "s/__OUTPOST_BUILD__/outpost-$build/" -e "s|/\*__OUTPOST_SNIPPETS__\*/|$snippets|" "$ROOT/client/app/static/sw.js" > "$out/sw.js"
 step "dApp ready in $out (serve it over http; 127.0.0.1 or https for the service worker)"
 gz() { gzip -9 -c "$1" | wc -c; }
 info "$(printf 'wasm %8d bytes (%d before wasm-opt), gzip %d' "$(stat -c %s "$wasm")" "$raw" "$(gz "$wasm")")"
 info "$(printf 'js   %8d bytes, gzip %d' "$(stat -c %s "$out/outpost_client_app.js")" "$(gz "$out/outpost_client_app.js")")"
+info "$(printf 'wallet.js %8d bytes, gzip %d (near-connect; loaded when a wallet is used)' "$(stat -c %s "$out/wallet.js")" "$(gz "$out/wallet.js")")"

@@ -19,6 +19,7 @@ const ART = path.resolve(process.argv[3] || '../../target/client-e2e');
 const FLAPS = Number(process.env.OUTPOST_FLAPS || 60);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CONTRACT = 'intents.test.near';
+const TEST_WALLET = path.resolve(path.dirname(new URL(import.meta.url).pathname), 'test-wallet');
 const PASSPHRASE = 'correct horse battery staple';
 fs.mkdirSync(ART, { recursive: true });
 for (const f of fs.readdirSync(ART)) if (f.endsWith('.png')) fs.rmSync(path.join(ART, f)); // no stale screenshots
@@ -73,6 +74,12 @@ const rawBodies = [];
 const relayerStatus = new Map(); // intent hash -> status body the relayer reports
 const usedNonces = new Map(); // nonce (base64) → the intent hash the fake chain says spent it
 const directTxs = []; // transactions received by send_tx, decoded and checked
+// The fake chain's accounts for the wallet journey: own NEAR (view_account), ledger balances
+// (get_balance) and keys registered in the ledger (public_keys_of). Others read 5 NEAR as before.
+const WALLET_ACCOUNT = 'carol.test.near';
+const accountNear = new Map([[WALLET_ACCOUNT, 20n * 10n ** 24n]]);
+const ledgerNear = new Map([[WALLET_ACCOUNT, 0n]]);
+const ledgerKeys = new Map([[WALLET_ACCOUNT, []]]);
 function decodeTx(buf) {
   let o = 0;
   const u32 = () => { const v = buf.readUInt32LE(o); o += 4; return v; };
@@ -86,7 +93,8 @@ function decodeTx(buf) {
   for (let i = 0; i < n; i++) {
     const tag = buf[o++]; const method = str(); const args = bytes(u32());
     const gas = buf.readBigUInt64LE(o); o += 8; const deposit = bytes(16);
-    tx.actions.push({ tag, method, args: JSON.parse(args.toString()), gas, deposit });
+    const amount = deposit.readBigUInt64LE(0) + (deposit.readBigUInt64LE(8) << 64n);
+    tx.actions.push({ tag, method, args: JSON.parse(args.toString()), gas, deposit, amount });
   }
   const txBytes = buf.subarray(0, o);
   tx.sig_type = buf[o++]; const sig = bytes(64);
@@ -121,6 +129,19 @@ const server = http.createServer((req, res) => {
       if (relayerStatus.has(h)) return json(200, { intent_hash: h, ...relayerStatus.get(h) });
       return accepted.has(h) ? json(200, { intent_hash: h, status: 'pending' }) : json(404, { code: 'UNKNOWN' });
     }
+    if (url.pathname === '/rpc') {
+      // The wallet's sandboxed iframe (an opaque origin) calls the RPC too, as wallets do: CORS.
+      res.setHeader('access-control-allow-origin', '*');
+      res.setHeader('access-control-allow-headers', 'content-type');
+      res.setHeader('access-control-allow-methods', 'POST');
+      if (req.method === 'OPTIONS') { res.writeHead(204); return res.end(); }
+    }
+    if (url.pathname.startsWith('/test-wallet/')) {
+      const f = path.join(TEST_WALLET, path.basename(url.pathname));
+      if (!fs.existsSync(f)) { res.writeHead(404); return res.end(); }
+      res.writeHead(200, { 'content-type': MIME[path.extname(f)] || 'text/plain' });
+      return res.end(fs.readFileSync(f));
+    }
     if (req.method === 'POST' && url.pathname === '/rpc') {
       const r = JSON.parse(body);
       const p = r.params || {};
@@ -130,9 +151,23 @@ const server = http.createServer((req, res) => {
       // v2 report: the caller's ledger NEAR pays `caller_charge`; the dApp attaches it (at least 1 yocto).
       if (p.method_name === 'simulate_intents') return answer({ outcomes: args.signed.map((_, index) => ({ index, result: { status: 'ok' }, gas: 1500000000000, storage_bytes: 100, storage_cost: '1000' })), balance_changes: [], caller_charge: '1000', gas: 4500000000000 });
       if (p.request_type === 'view_access_key') return json(200, { jsonrpc: '2.0', id: r.id, result: { nonce: 5, permission: 'FullAccess', block_height: 9, block_hash: base58(Buffer.alloc(32, 7)) } });
+      if (p.request_type === 'view_account') {
+        if (!accountNear.has(p.account_id)) return json(200, { jsonrpc: '2.0', id: r.id, error: { name: 'HANDLER_ERROR', cause: { name: 'UNKNOWN_ACCOUNT' }, message: 'unknown' } });
+        return json(200, { jsonrpc: '2.0', id: r.id, result: { amount: String(accountNear.get(p.account_id)), locked: '0', storage_usage: 182, block_height: 9 } });
+      }
+      if (p.method_name === 'public_keys_of') return answer(ledgerKeys.get(args.account_id) || []);
+      if (p.method_name === 'get_balance' && ledgerNear.has(args.account_id)) return answer(args.token === 'near' ? String(ledgerNear.get(args.account_id)) : '0');
       if (r.method === 'send_tx') {
         const tx = decodeTx(Buffer.from(p.signed_tx_base64, 'base64'));
         directTxs.push(tx);
+        // The ledger's effects of a valid transaction from a known account (the wallet's).
+        if (tx.signature_valid && accountNear.has(tx.signer_id) && tx.receiver_id === CONTRACT) {
+          for (const a of tx.actions) {
+            accountNear.set(tx.signer_id, accountNear.get(tx.signer_id) - a.amount);
+            if (a.method === 'deposit') ledgerNear.set(tx.signer_id, ledgerNear.get(tx.signer_id) + a.amount);
+            if (a.method === 'add_public_key' && a.amount >= 1n) ledgerKeys.get(tx.signer_id).push(a.args.public_key);
+          }
+        }
         return json(200, { jsonrpc: '2.0', id: r.id, result: { status: { SuccessValue: '' }, transaction: { hash: tx.hash } } });
       }
       if (p.method_name === 'get_balance') return answer('5000000000000000000000000');
@@ -237,6 +272,31 @@ async function idbIds() {
   }));
 }
 
+// An intent's NEP-413 signature checked in node (signature as `ed25519:<base58>` or base64).
+function b58decode(s) {
+  let n = 0n;
+  for (const ch of s) n = n * 58n + BigInt(B58.indexOf(ch));
+  const hexed = n.toString(16);
+  const body = n === 0n ? Buffer.alloc(0) : Buffer.from(hexed.padStart(hexed.length + (hexed.length % 2), '0'), 'hex');
+  let zeros = 0;
+  while (s[zeros] === '1') zeros++;
+  return Buffer.concat([Buffer.alloc(zeros), body]);
+}
+function intentSignatureValid(si) {
+  const tag = Buffer.alloc(4);
+  tag.writeUInt32LE(2 ** 31 + 413);
+  const cb = si.callback_url == null ? Buffer.from([0]) : Buffer.concat([Buffer.from([1]), borshString(si.callback_url)]);
+  const hash = crypto.createHash('sha256').update(Buffer.concat([tag, borshString(si.message), Buffer.from(si.nonce, 'base64'), borshString(si.recipient), cb])).digest();
+  const sig = si.signature.startsWith('ed25519:') ? b58decode(si.signature.slice(8)) : Buffer.from(si.signature, 'base64');
+  const key = crypto.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), b58decode(si.public_key.slice(8))]), format: 'der', type: 'spki' });
+  return sig.length === 64 && crypto.verify(null, hash, key, sig);
+}
+// The test wallet's key (client/e2e/test-wallet/executor.js signs with the same seed).
+function walletPublicKey() {
+  const priv = crypto.createPrivateKey({ key: Buffer.from('302e020100300506032b657004220420' + '5eed'.repeat(16), 'hex'), format: 'der', type: 'pkcs8' });
+  return 'ed25519:' + base58(crypto.createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(12));
+}
+
 // ---- The gossip channel against a real outpost-node (gossip only, no relayer URL) ----
 const NODE_BIN = process.env.OUTPOST_NODE_BIN;
 const startNode = (args) => startOutpostNode(NODE_BIN, 'outpost-node', args);
@@ -299,6 +359,87 @@ async function p2pScenario(p2pPage) {
   await screenshot('network-p2p');
   node.child.kill('SIGKILL');
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+// ---- A NEAR user who arrives with a wallet (near-connect + the test wallet, fresh profile) ----
+async function walletScenario(wp) {
+  page = wp;
+  networkJson = { networks: [{ name: 'sandbox', chain_id: 'localnet', rpc_url: `${BASE}/rpc`, intents_contract: CONTRACT, relayer_url: BASE, peers: [], wallet_manifest: '/test-wallet/manifest.json' }] };
+  const walletPk = walletPublicKey();
+  await page.goto(BASE);
+  await ready();
+  await tab('wallet');
+  await screenshot('wallet-signed-out');
+  await page.click('#wallet-connect');
+  // near-connect's own wallet list, filled from the manifest network.json names.
+  await page.click('.connect-item[data-type="outpost-test-wallet"]', { timeout: 20_000 });
+  await page.waitForSelector('#wallet-account', { timeout: 20_000 });
+  expect((await text('#wallet-account')) === WALLET_ACCOUNT && (await text('#wallet-key')) === walletPk, 'wallet: signed in through near-connect (test wallet in its sandboxed iframe), account and key shown');
+  await page.waitForSelector('#wallet-near');
+  expect((await text('#wallet-near')) === '20 NEAR', 'wallet: the wallet\'s own NEAR is read over RPC without a click');
+  expect((await page.getAttribute('.ledger-balance[data-token="near"]', 'data-amount')) === '0', 'wallet: the ledger balance starts at 0');
+  await screenshot('wallet-signed-in');
+
+  // Deposit 2 NEAR into the ledger: the wallet signs and sends `deposit` with 2 NEAR attached.
+  const tx0 = directTxs.length;
+  await page.fill('#deposit-amount', '2');
+  await page.click('#deposit');
+  await page.waitForSelector('#wallet-msg.ok:has-text("deposited 2 NEAR")', { timeout: 20_000 });
+  const dep = directTxs[tx0];
+  expect(dep && dep.signature_valid && dep.trailing === 0 && dep.signer_id === WALLET_ACCOUNT && dep.receiver_id === CONTRACT, 'deposit: the wallet sent a valid transaction from its account to the ledger');
+  expect(dep.actions.length === 1 && dep.actions[0].method === 'deposit' && dep.actions[0].amount === 2n * 10n ** 24n, 'deposit: one `deposit` call with exactly 2 NEAR attached');
+  await page.waitForSelector('.ledger-balance[data-token="near"][data-amount="2000000000000000000000000"]', { timeout: 10_000 });
+  expect(true, 'deposit: the ledger balance shows 2 NEAR without a click');
+
+  // A key for this device, then registered for the wallet's account by one wallet transaction
+  // (with the wallet's own key, which wallet-signed intents need).
+  await createKey();
+  const devicePk = await text('#public-key');
+  await tab('wallet');
+  await page.waitForSelector('#wallet-keys[data-missing="2"]', { timeout: 10_000 });
+  await page.click('#register-keys');
+  await page.waitForSelector('#wallet-msg.ok:has-text("now signs for")', { timeout: 20_000 });
+  const reg = directTxs.at(-1);
+  expect(reg.signature_valid && reg.signer_id === WALLET_ACCOUNT && reg.actions.every((a) => a.method === 'add_public_key' && a.amount >= 1n), 'register: the wallet sent add_public_key calls with a deposit');
+  expect(JSON.stringify(reg.actions.map((a) => a.args.public_key)) === JSON.stringify([devicePk, walletPk]), 'register: this device\'s key and the wallet\'s key, in one transaction');
+  await page.waitForSelector('#wallet-keys[data-missing="0"]');
+  expect((await text('#device-signs-for')).includes(WALLET_ACCOUNT), 'register: the page says which accounts this device\'s key signs for');
+  await tab('keys');
+  expect((await text('#named-account')) === WALLET_ACCOUNT, 'register: the local key now signs as the wallet\'s account');
+  await screenshot('wallet-keys-registered');
+
+  // Offline: the device key signs for the wallet's account; online again: it settles.
+  const posts0 = posts.length;
+  await wp.context().setOffline(true);
+  await page.waitForSelector('#conn[data-online="false"]');
+  await composeTransfer('0.5', 'offline, for carol');
+  await tab('queue');
+  const offlineId = await page.locator('li.rec[data-state="queued"]').first().getAttribute('data-id');
+  expect(posts.length === posts0, 'offline: signed and queued, nothing sent');
+  await wp.context().setOffline(false);
+  await page.waitForSelector(`li.rec[data-id="${offlineId}"][data-state="sent"]`, { timeout: 20_000 });
+  const si = accepted.get(offlineId);
+  expect(JSON.parse(si.message).signer_id === WALLET_ACCOUNT && si.public_key === devicePk && ledgerKeys.get(WALLET_ACCOUNT).includes(si.public_key) && intentSignatureValid(si), 'offline: the relayer got an intent signed by the registered device key for the wallet\'s account');
+  usedNonces.set(si.nonce, offlineId);
+  await page.waitForSelector(`li.rec[data-id="${offlineId}"][data-state="executed"]`, { timeout: 20_000 });
+  expect(true, 'offline: executed once the chain shows its nonce used by it');
+
+  // Signed by the wallet (NEP-413 signMessage, base64 signature), queued like a local one.
+  await tab('compose');
+  await page.selectOption('#sign-with', 'wallet');
+  await page.fill('#amount', '0.3');
+  await page.fill('#receiver', 'bob.testnet');
+  await page.click('#sign');
+  await page.waitForSelector('#compose-status.ok:has-text("queued")', { timeout: 20_000 });
+  await tab('queue');
+  const walletId = await page.locator('li.rec').first().getAttribute('data-id');
+  await page.waitForSelector(`li.rec[data-id="${walletId}"][data-state="sent"]`, { timeout: 20_000 });
+  const ws = accepted.get(walletId);
+  expect(JSON.parse(ws.message).signer_id === WALLET_ACCOUNT && ws.public_key === walletPk && intentSignatureValid(ws), 'wallet-signed: the relayer got the wallet\'s NEP-413 signature over the intent, valid');
+  usedNonces.set(ws.nonce, walletId);
+  await page.waitForSelector(`li.rec[data-id="${walletId}"][data-state="executed"]`, { timeout: 20_000 });
+  expect(true, 'wallet-signed: executed once the chain shows it');
+  await screenshot('wallet-queue-executed');
 }
 
 try {
@@ -681,7 +822,23 @@ try {
   expect((await text('#lock-state')).includes('without activity'), 'idle lock: the key locked itself after inactivity, and says why');
   await page.evaluate(() => localStorage.removeItem('outpost.idle-lock-ms'));
 
-  // 7. Gossip (a fresh browser profile, so network.json's peers are used).
+  // 7. A NEAR user with a wallet (a fresh browser profile).
+  {
+    const dirW = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-wallet-'));
+    const contextW = await chromium.launchPersistentContext(dirW, { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    contextW.on('request', (r) => requests.push({ url: r.url(), body: r.postData() || '' }));
+    try {
+      const pw = contextW.pages()[0] || (await contextW.newPage());
+      pw.on('pageerror', (e) => log('page error:', e.message));
+      pw.on('console', (m) => { if (m.type() === 'error') log('console error:', m.text()); });
+      await walletScenario(pw);
+    } finally {
+      await contextW.close();
+      fs.rmSync(dirW, { recursive: true, force: true });
+    }
+  }
+
+  // 8. Gossip (a fresh browser profile, so network.json's peers are used).
   if (NODE_BIN) {
     const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-p2p-'));
     const context2 = await chromium.launchPersistentContext(dir2, { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
@@ -707,7 +864,8 @@ try {
 } finally {
   // Transfer size of what a first visit downloads (the service worker then serves it offline).
   report.bundle = {};
-  for (const f of ['outpost_client_app_bg.wasm', 'outpost_client_app.js', 'index.html', 'style.css', 'sw.js']) {
+  const snippets = fs.existsSync(path.join(DIST, 'snippets')) ? fs.readdirSync(path.join(DIST, 'snippets'), { recursive: true }).filter((f) => f.endsWith('.js')).map((f) => `snippets/${f}`) : [];
+  for (const f of ['outpost_client_app_bg.wasm', 'outpost_client_app.js', 'wallet.js', 'index.html', 'style.css', 'sw.js', ...snippets]) {
     const p = path.join(DIST, f);
     if (fs.existsSync(p)) { const b = fs.readFileSync(p); report.bundle[f] = { raw: b.length, gzip: zlib.gzipSync(b, { level: 9 }).length }; }
   }

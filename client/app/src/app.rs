@@ -5,7 +5,7 @@
 use crate::idb::Db;
 use crate::net::{self, now_ms, RelayerChannel, RpcOracle};
 use crate::p2p::P2p;
-use crate::screens::{
+use crate::screens::{wallet::WalletScreen, 
     compose::ComposeScreen, keys::KeysScreen, network::NetworkScreen, queue::QueueScreen,
     verify::VerifyScreen,
 };
@@ -55,6 +55,8 @@ pub struct Ctx {
     pub(crate) idle_locked: Cell<bool>,
     /// The secret key is shown (on request, while unlocked); any lock hides it again.
     pub(crate) show_secret: Cell<bool>,
+    /// The account a NEAR wallet signed in with (near-connect), while signed in.
+    pub(crate) wallet: RefCell<Option<outpost_client_model::wallet::WalletAccount>>,
 }
 
 impl Ctx {
@@ -94,6 +96,7 @@ fn default_networks() -> Vec<NetworkConfig> {
             tokens: vec![],
             peers: vec![],
             relayer_url: None,
+            wallet_manifest: None,
         },
         NetworkConfig::testnet("intents.outpost.testnet"),
     ]
@@ -135,6 +138,7 @@ async fn load() -> Result<Ctx, Problem> {
         ),
         idle_locked: Cell::new(false),
         show_secret: Cell::new(false),
+        wallet: RefCell::new(None),
     };
     ctx.publish(&queue);
     *ctx.queue.lock().await = queue;
@@ -305,6 +309,7 @@ enum Screen {
     Queue,
     Verify,
     Network,
+    Wallet,
 }
 
 #[function_component(App)]
@@ -358,6 +363,15 @@ pub fn app() -> Html {
                             }
                         }
                         spawn_local(sync_loop(c.clone(), refresh.clone()));
+                        // A wallet session from an earlier visit (only then is wallet.js loaded).
+                        let (c4, refresh4) = (c.clone(), refresh.clone());
+                        spawn_local(async move {
+                            let net = c4.network.borrow().clone();
+                            if let Some(a) = crate::wallet::restore(&net).await {
+                                *c4.wallet.borrow_mut() = Some(a);
+                                refresh4.emit(());
+                            }
+                        });
                         // Off the load path: a browser may ask the user before it answers.
                         let c3 = c.clone();
                         spawn_local(async move {
@@ -428,6 +442,7 @@ pub fn app() -> Html {
                 if let Some(p) = c.p2p.borrow().as_ref() {
                     <span id="p2p" class={if p.ready() {"badge on"} else {"badge off"}} data-ready={p.ready().to_string()}>{ p.summary() }</span>
                 }
+                if let Some(w) = c.wallet.borrow().as_ref() { <span id="wallet-badge" class="badge on mono">{ format!("wallet: {}", w.account_id) }</span> }
                 <span id="account" class="mono">{ account.map(|a| format!("{a}{}", if locked {" (locked)"} else {""})).unwrap_or_else(|| "no key".into()) }</span>
                 <span id="counts">{ counts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(" · ") }</span>
             </header>
@@ -437,6 +452,7 @@ pub fn app() -> Html {
                 { tab(Screen::Compose, "tab-compose", "Compose") }
                 { tab(Screen::Queue, "tab-queue", "Queue") }
                 { tab(Screen::Verify, "tab-verify", "Verify") }
+                { tab(Screen::Wallet, "tab-wallet", "Wallet") }
                 { tab(Screen::Network, "tab-network", "Network") }
             </nav>
             <main>
@@ -446,6 +462,7 @@ pub fn app() -> Html {
                 Screen::Queue => html!{ <QueueScreen/> },
                 Screen::Verify => html!{ <VerifyScreen/> },
                 Screen::Network => html!{ <NetworkScreen/> },
+                Screen::Wallet => html!{ <WalletScreen/> },
             } }
             </main>
         </ContextProvider<AppCtx>>

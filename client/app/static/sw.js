@@ -4,7 +4,11 @@
 // network first (a deploy's new RPC, contract or relayer reaches returning users at once), the
 // cached copy only when offline.
 const VERSION = '__OUTPOST_BUILD__';
-const SHELL = ['./', './index.html', './style.css', './outpost_client_app.js', './outpost_client_app_bg.wasm', './network.json'];
+// wasm-bindgen's snippets (snippets/<crate>-<hash>/*.js, imported by the glue) are listed by the
+// build script in place of the marker.
+const SHELL = ['./', './index.html', './style.css', './outpost_client_app.js', './outpost_client_app_bg.wasm', './wallet.js', './network.json'/*__OUTPOST_SNIPPETS__*/];
+// A request's path relative to the worker's folder, `./x` (the dApp may live under a sub-path).
+const BASE = new URL('./', self.location.href).pathname;
 self.addEventListener('install', (e) => {
   e.waitUntil(caches.open(VERSION).then((c) => Promise.all(SHELL.map((u) => c.add(u).catch(() => null)))).then(() => self.skipWaiting()));
 });
@@ -14,7 +18,8 @@ self.addEventListener('activate', (e) => {
 self.addEventListener('fetch', (e) => {
   const url = new URL(e.request.url);
   if (e.request.method !== 'GET' || url.origin !== self.location.origin) return;
-  const path = url.pathname.replace(/^.*\//, './');
+  if (!url.pathname.startsWith(BASE)) return;
+  const path = './' + url.pathname.slice(BASE.length);
   if (!SHELL.includes(path === './' ? './' : path)) return;
   if (path === './network.json') {
     e.respondWith(

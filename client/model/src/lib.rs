@@ -9,7 +9,8 @@
 //! * [`relayer`], [`rpc`]: the HTTP shapes of the relayer and NEAR JSON-RPC;
 //! * [`tx`]: direct submission, borsh transactions built by hand;
 //! * [`verify`]: checking an intent someone handed over;
-//! * [`network`]: the deploy scripts' network config.
+//! * [`network`]: the deploy scripts' network config;
+//! * [`wallet`]: what the dApp asks a NEAR wallet (near-connect) for, and checks in its answers.
 
 pub mod compose;
 pub mod gossip;
@@ -22,6 +23,7 @@ pub mod rpc;
 pub mod sync;
 pub mod tx;
 pub mod verify;
+pub mod wallet;
 pub mod words;
 
 #[cfg(test)]

@@ -36,6 +36,10 @@ pub struct NetworkConfig {
     pub peers: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relayer_url: Option<String>,
+    /// near-connect's wallet manifest (an http(s) URL or a path on this site); without it,
+    /// near-connect's public manifest (HOT, Meteor, MyNearWallet, Intear, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_manifest: Option<String>,
 }
 
 /// The file: one network, or several under `networks`.
@@ -73,6 +77,11 @@ impl NetworkConfig {
         if let Some(url) = &self.relayer_url {
             check_url("the relayer URL", url)?;
         }
+        if let Some(m) = &self.wallet_manifest {
+            if !m.starts_with('/') {
+                check_url("the wallet manifest", m)?;
+            }
+        }
         if let Some(p) = self.peers.iter().find(|p| !p.starts_with('/') || !p.contains("/ws")) {
             return Err(Problem::new(format!("peer `{p}` is not a websocket multiaddr like /ip4/1.2.3.4/tcp/9000/ws/p2p/<id>")));
         }
@@ -104,9 +113,27 @@ impl NetworkConfig {
         self.tokens.iter().find(|t| &t.id == token).map_or(0, |t| t.decimals)
     }
 
+    /// What a token is called on screen: NEAR, the configured symbol, or its contract id.
+    pub fn symbol(&self, token: &TokenId) -> String {
+        match token {
+            TokenId::Near => "NEAR".into(),
+            TokenId::Nep141(id) => self.tokens.iter().find(|t| &t.id == token).map_or_else(|| id.to_string(), |t| t.symbol.clone()),
+        }
+    }
+
     /// A transaction's page on the network's explorer, when it has one.
     pub fn tx_link(&self, tx_hash: &str) -> Option<String> {
         self.explorer_url.as_ref().map(|e| format!("{}/txns/{tx_hash}", e.trim_end_matches('/')))
+    }
+
+    /// The network near-connect and wallets know: `mainnet`, or `testnet` for every other chain
+    /// (a sandbox's wallet is a test wallet that declares testnet support).
+    pub fn wallet_network(&self) -> &'static str {
+        if self.chain_id == "mainnet" {
+            "mainnet"
+        } else {
+            "testnet"
+        }
     }
 
     /// The public testnet with the given intents contract.
@@ -120,6 +147,7 @@ impl NetworkConfig {
             tokens: vec![],
             peers: vec![],
             relayer_url: None,
+            wallet_manifest: None,
         }
     }
 }
@@ -167,6 +195,8 @@ mod tests {
         let one = serde_json::to_string(&n[1]).unwrap();
         assert_eq!(parse_networks(&one).unwrap(), vec![n[1].clone()]);
         assert_eq!(n[0].tx_link("H"), None);
+        assert_eq!((n[0].symbol(&TokenId::Near), n[0].symbol(&"nep141:token.test.near".parse().unwrap())), ("NEAR".into(), "OUT".into()));
+        assert_eq!(n[0].symbol(&"nep141:other.near".parse().unwrap()), "other.near");
     }
 
     #[test]
@@ -212,6 +242,12 @@ mod tests {
         n.name = "testnet".into();
         n.explorer_url = Some("nearblocks.io".into());
         assert!(n.validate().unwrap_err().0.contains("the explorer URL must be"));
+        n.explorer_url = None;
+        n.wallet_manifest = Some("/test-wallet/manifest.json".into());
+        assert!(n.validate().is_ok());
+        n.wallet_manifest = Some("manifest.json".into());
+        assert!(n.validate().unwrap_err().0.contains("the wallet manifest must be"));
+        assert_eq!((n.wallet_network(), parse_networks(r#"{"name":"mainnet","chain_id":"mainnet","rpc_url":"https://rpc.mainnet.near.org","intents_contract":"intents.near"}"#).unwrap()[0].wallet_network()), ("testnet", "mainnet"));
         assert!(parse_networks("{").unwrap_err().0.starts_with("the network file is not valid"));
         assert!(parse_networks(r#"{"networks":[]}"#).unwrap_err().0.contains("no network"));
     }

@@ -124,7 +124,11 @@ pub fn send_tx_request(signed_tx_base64: &str) -> String {
 
 /// What a submitted transaction did: `Ok(tx_hash)` or the failure in words.
 pub fn parse_tx_outcome(body: &str) -> Result<String, String> {
-    let r = result(body)?;
+    outcome(&result(body)?)
+}
+
+/// A final execution outcome (`{status, transaction}`), from the RPC or from a wallet.
+pub fn outcome(r: &Value) -> Result<String, String> {
     let hash = r.pointer("/transaction/hash").and_then(Value::as_str).unwrap_or("").to_owned();
     match r.get("status") {
         Some(s) if s.get("SuccessValue").is_some() => Ok(hash),
@@ -134,6 +138,35 @@ pub fn parse_tx_outcome(body: &str) -> Result<String, String> {
         }
         None => Err("the RPC answer has no status".into()),
     }
+}
+
+/// `view_account`: the account's own NEAR (what a wallet shows), not its ledger balance.
+pub fn view_account_request(account: &AccountId) -> String {
+    json!({
+        "jsonrpc": "2.0", "id": "outpost", "method": "query",
+        "params": { "request_type": "view_account", "finality": "final", "account_id": account }
+    })
+    .to_string()
+}
+
+pub fn parse_account_balance(body: &str) -> Result<u128, String> {
+    let r = result(body)?;
+    r.get("amount").and_then(Value::as_str).and_then(|s| s.parse().ok()).ok_or_else(|| "the account has no amount".to_owned())
+}
+
+/// `public_keys_of`: the keys registered in the ledger for a (named) account.
+pub fn public_keys_of_request(contract: &str, account: &AccountId) -> String {
+    view_request(contract, methods::PUBLIC_KEYS_OF, &json!({ "account_id": account }))
+}
+
+pub fn parse_public_keys(body: &str) -> Result<Vec<PublicKey>, String> {
+    let v = parse_view(body)?;
+    serde_json::from_value(v.clone()).map_err(|_| format!("expected a list of keys, got {v}"))
+}
+
+/// NEP-141 `ft_balance_of` on a token contract: the wallet's own token balance.
+pub fn ft_balance_of_request(token: &AccountId, account: &AccountId) -> String {
+    view_request(token.as_str(), "ft_balance_of", &json!({ "account_id": account }))
 }
 
 #[cfg(test)]
@@ -184,6 +217,13 @@ mod tests {
         let failed = r#"{"jsonrpc":"2.0","id":"x","result":{"status":{"Failure":{"ActionError":{"kind":{"FunctionCallError":{"ExecutionError":"Smart contract panicked: intent #1: INSUFFICIENT_BALANCE: need 5"}}}}},"transaction":{"hash":"T"}}}"#;
         assert_eq!(parse_tx_outcome(failed), Err("intent #1: INSUFFICIENT_BALANCE: need 5".into()));
         let req: Value = serde_json::from_str(&send_tx_request("AAAA")).unwrap();
+        let acct = r#"{"jsonrpc":"2.0","id":"x","result":{"amount":"20000000000000000000000000","locked":"0","code_hash":"11111111111111111111111111111111","storage_usage":182,"block_height":5}}"#;
+        assert_eq!(parse_account_balance(acct), Ok(20_000_000_000_000_000_000_000_000));
+        let k = outpost_protocol::SecretKey::from_seed([5; 32]).public_key();
+        let keys = format!(r#"{{"jsonrpc":"2.0","id":"x","result":{{"result":{:?},"logs":[]}}}}"#, format!("[\"{k}\"]").as_bytes());
+        assert_eq!(parse_public_keys(&keys), Ok(vec![k]));
+        let ft: Value = serde_json::from_str(&ft_balance_of_request(&"usdc.testnet".parse().unwrap(), &"a.testnet".parse().unwrap())).unwrap();
+        assert_eq!((ft["params"]["account_id"].as_str(), ft["params"]["method_name"].as_str()), (Some("usdc.testnet"), Some("ft_balance_of")));
         assert_eq!(req["method"], "send_tx");
     }
 }

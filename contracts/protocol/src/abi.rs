@@ -24,6 +24,7 @@ pub mod methods {
     pub const CONFIG: &str = "config";
     pub const NONCE_STATUS: &str = "nonce_status";
     pub const DEPOSIT: &str = "deposit";
+    pub const ADD_PUBLIC_KEY: &str = "add_public_key";
     pub const PRUNE_NONCES: &str = "prune_nonces";
 }
 

@@ -1,7 +1,10 @@
-//! Compose: a draft validated as the user types, signed with the local key, queued.
+//! Compose: a draft validated as the user types, signed with the local key or the NEAR wallet,
+//! queued.
 
 use crate::app::{field, field_with_list, AppCtx};
-use crate::net::now_ms;
+use crate::net::{self, now_ms};
+use outpost_client_model::rpc;
+use outpost_client_model::wallet::{key_signs_for, message_request};
 use outpost_client_model::compose::{self, Draft, Field, Kind};
 use outpost_client_model::queue::new_record;
 use outpost_client_model::sync::{self};
@@ -27,6 +30,8 @@ pub fn compose_screen() -> Html {
     let fee = use_state(String::new);
     let show_all = use_state(|| false);
     let status = use_state(|| None::<Result<String, String>>);
+    // Sign with the local key (offline too) or, when one is signed in, the NEAR wallet (online).
+    let with_wallet = use_state(|| false);
 
     let draft = Draft {
         kind: *kind,
@@ -41,7 +46,13 @@ pub fn compose_screen() -> Html {
         valid_hours: (*hours).clone(),
         fee: (*fee).clone(),
     };
-    let signer = c.vault.borrow().as_ref().map(|v| v.account_id());
+    let wallet_account = c.wallet.borrow().clone();
+    let use_wallet = *with_wallet && wallet_account.is_some();
+    let signer = if use_wallet {
+        wallet_account.as_ref().map(|w| w.account_id.clone())
+    } else {
+        c.vault.borrow().as_ref().map(|v| v.account_id())
+    };
     // Validate as the user types; a field shows its error once it has text (or after "Sign").
     let errors = match &signer {
         Some(s) => draft
@@ -77,49 +88,78 @@ pub fn compose_screen() -> Html {
         let draft = draft.clone();
         Callback::from(move |_| {
             show_all.set(true);
+            let now = now_ms();
+            let recipient = c.network.borrow().intents_contract.clone();
+            let (c2, app, status2, amount, memo) = (c.clone(), app.clone(), status.clone(), amount.clone(), memo.clone());
+            // Queues a signed record: written to IndexedDB (one transaction, completed) before we
+            // say "queued".
+            let queue = move |record: Result<outpost_client_model::queue::Record, String>| {
+                let (c, app, status, amount, memo) = (c2.clone(), app.clone(), status2.clone(), amount.clone(), memo.clone());
+                spawn_local(async move {
+                    let record = match record {
+                        Ok(r) => r,
+                        Err(e) => return status.set(Some(Err(e))),
+                    };
+                    let mut q = c.queue.lock().await;
+                    match sync::enqueue(&mut q, &c.db, record).await {
+                        Ok((r, _)) => {
+                            c.publish(&q);
+                            drop(q);
+                            c.wake.set(true);
+                            status.set(Some(Ok(format!("queued: {} ({})", r.summary, &r.id[..8]))));
+                            amount.set(String::new());
+                            memo.set(String::new());
+                            app.refresh.emit(());
+                        }
+                        Err(e) => status.set(Some(Err(format!("not queued: {}", e.0)))),
+                    }
+                });
+            };
+            if use_wallet {
+                let Some(account) = c.wallet.borrow().clone() else { return };
+                let intent = match draft.build(&account.account_id, now * 1_000_000, &c.decimals()) {
+                    Ok(i) => i,
+                    Err(_) => return status.set(Some(Err("fix the fields marked above".into()))),
+                };
+                let summary = compose::summarize(&intent, &c.decimals());
+                let net = c.network.borrow().clone();
+                status.set(Some(Ok("waiting for the wallet to sign…".into())));
+                spawn_local(async move {
+                    let record = async {
+                        // The ledger takes a named account's signature only from a registered key:
+                        // say so before the wallet is asked, not after a relayer refuses it.
+                        if let Some(k) = account.public_key {
+                            let registered = net::rpc_call(&net.rpc_url, &rpc::public_keys_of_request(&net.intents_contract, &account.account_id))
+                                .await
+                                .and_then(|t| rpc::parse_public_keys(&t))?;
+                            if !key_signs_for(&account.account_id, &k, &registered) {
+                                return Err(format!("the wallet's key {k} is not registered for {} in the ledger yet: register it on the Wallet screen", account.account_id));
+                            }
+                        }
+                        let req = message_request(&intent, &recipient).map_err(|e| e.0)?;
+                        let signed = crate::wallet::sign(&net, &req, &account.account_id, now_ms() * 1_000_000).await.map_err(|e| e.0)?;
+                        new_record(signed, summary, now_ms()).map_err(|e| e.0)
+                    }
+                    .await;
+                    queue(record);
+                });
+                return;
+            }
             let Some(vault) = c.vault.borrow().clone() else {
                 return status.set(Some(Err("create or import a key first (Keys)".into())));
             };
             let Some(key) = c.key.borrow().clone() else {
-                return status.set(Some(Err(
-                    "unlock your key first (Keys): signing needs it".into()
-                )));
+                return status.set(Some(Err("unlock your key first (Keys): signing needs it".into())));
             };
-            let now = now_ms();
             let intent = match draft.build(&vault.account_id(), now * 1_000_000, &c.decimals()) {
                 Ok(i) => i,
                 Err(_) => return status.set(Some(Err("fix the fields marked above".into()))),
             };
-            let recipient = c.network.borrow().intents_contract.clone();
-            let record = compose::sign(&key, &intent, &recipient)
-                .and_then(|s| new_record(s, compose::summarize(&intent, &c.decimals()), now));
-            let record = match record {
-                Ok(r) => r,
-                Err(e) => return status.set(Some(Err(e.0))),
-            };
-            let (c, app, status, amount, memo) = (
-                c.clone(),
-                app.clone(),
-                status.clone(),
-                amount.clone(),
-                memo.clone(),
+            queue(
+                compose::sign(&key, &intent, &recipient)
+                    .and_then(|s| new_record(s, compose::summarize(&intent, &c.decimals()), now))
+                    .map_err(|e| e.0),
             );
-            spawn_local(async move {
-                let mut q = c.queue.lock().await;
-                // Written to IndexedDB (one transaction, completed) before we say "queued".
-                match sync::enqueue(&mut q, &c.db, record).await {
-                    Ok((r, _)) => {
-                        c.publish(&q);
-                        drop(q);
-                        c.wake.set(true);
-                        status.set(Some(Ok(format!("queued: {} ({})", r.summary, &r.id[..8]))));
-                        amount.set(String::new());
-                        memo.set(String::new());
-                        app.refresh.emit(());
-                    }
-                    Err(e) => status.set(Some(Err(format!("not queued: {}", e.0)))),
-                }
-            });
         })
     };
     let on_kind = {
@@ -139,7 +179,17 @@ pub fn compose_screen() -> Html {
     html! {
         <section id="compose">
             <h2>{"Compose"}</h2>
-            if signer.is_none() { <p class="err">{"Create or import a key first (Keys)."}</p> }
+            if signer.is_none() { <p class="err">{"Create or import a key first (Keys), or sign in with a wallet (Wallet)."}</p> }
+            if let Some(w) = &wallet_account {
+                <label class="field"><span>{"Sign with"}</span>
+                    <select id="sign-with" onchange={{
+                        let with_wallet = with_wallet.clone();
+                        Callback::from(move |e: Event| with_wallet.set(e.target_unchecked_into::<HtmlSelectElement>().value() == "wallet"))
+                    }}>
+                        <option value="key" selected={!use_wallet}>{ format!("this device's key ({})", c.vault.borrow().as_ref().map(|v| v.account_id().to_string()).unwrap_or_else(|| "none yet".into())) }</option>
+                        <option value="wallet" selected={use_wallet}>{ format!("the wallet ({}, online only)", w.account_id) }</option>
+                    </select></label>
+            }
             <label class="field"><span>{"Kind"}</span>
                 <select id="kind" onchange={on_kind}>
                     <option value="transfer" selected={*kind == Kind::Transfer}>{"Transfer (inside the ledger)"}</option>

@@ -5,3 +5,4 @@ pub mod keys;
 pub mod network;
 pub mod queue;
 pub mod verify;
+pub mod wallet;

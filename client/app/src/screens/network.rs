@@ -49,6 +49,7 @@ pub fn network_screen() -> Html {
                 tokens: current.tokens.clone(),
                 peers: peers.split_whitespace().map(str::to_owned).collect(),
                 relayer_url: Some(relayer.trim().to_owned()).filter(|s| !s.is_empty()),
+                wallet_manifest: current.wallet_manifest.clone(),
             })
         })
     };
