@@ -14,7 +14,9 @@ if [ "${OUTPOST_CLIENT_STABLE:-0}" != 1 ] && ensure_client_toolchain; then
   step "dApp: cargo build (wasm32, release, $CLIENT_TOOLCHAIN, build-std, panic=immediate-abort)"
   # Its own target dir: another toolchain and flags must not evict the stable builds.
   built="$CARGO_TARGET_DIR/client-nightly"
-  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+  # -Zfmt-debug=none: Debug formatting compiled out (about 7 KB gzip); the page says every error
+  # with Display (see net::js_text).
+  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
     cargo +"$CLIENT_TOOLCHAIN" build --manifest-path "$ROOT/Cargo.toml" -p outpost-client-app \
     --target wasm32-unknown-unknown --release --locked -Z build-std=std,panic_abort --target-dir "$built"
 else
@@ -30,7 +32,9 @@ wasm-bindgen --target web --no-typescript --out-dir "$out" \
   "$built/wasm32-unknown-unknown/release/outpost_client_app.wasm"
 wasm="$out/outpost_client_app_bg.wasm"
 raw=$(stat -c %s "$wasm")
-wasm-opt -Oz --strip-debug --enable-bulk-memory --enable-bulk-memory-opt --enable-sign-ext \
+# --converge: -Oz until nothing shrinks; --low-memory-unused and --zero-filled-memory hold for
+# rustc's output (data from 1 MiB up, a fresh instance's own zeroed memory): about 6 KB gzip.
+wasm-opt -Oz --converge --low-memory-unused --zero-filled-memory --strip-producers --strip-debug --enable-bulk-memory --enable-bulk-memory-opt --enable-sign-ext \
   --enable-mutable-globals --enable-nontrapping-float-to-int --enable-reference-types \
   --enable-multivalue "$wasm" -o "$wasm.opt"
 mv "$wasm.opt" "$wasm"

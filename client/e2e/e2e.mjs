@@ -155,6 +155,7 @@ const server = http.createServer((req, res) => {
         if (!accountNear.has(p.account_id)) return json(200, { jsonrpc: '2.0', id: r.id, error: { name: 'HANDLER_ERROR', cause: { name: 'UNKNOWN_ACCOUNT' }, message: 'unknown' } });
         return json(200, { jsonrpc: '2.0', id: r.id, result: { amount: String(accountNear.get(p.account_id)), locked: '0', storage_usage: 182, block_height: 9 } });
       }
+      if (p.method_name === 'ft_metadata' && p.account_id === 'usdc.test.near') return answer({ spec: 'ft-1.0.0', name: 'USD Coin', symbol: 'USDC', decimals: 6 });
       if (p.method_name === 'public_keys_of') return answer(ledgerKeys.get(args.account_id) || []);
       if (p.method_name === 'get_balance' && ledgerNear.has(args.account_id)) return answer(args.token === 'near' ? String(ledgerNear.get(args.account_id)) : '0');
       if (r.method === 'send_tx') {
@@ -439,7 +440,34 @@ async function walletScenario(wp) {
   usedNonces.set(ws.nonce, walletId);
   await page.waitForSelector(`li.rec[data-id="${walletId}"][data-state="executed"]`, { timeout: 20_000 });
   expect(true, 'wallet-signed: executed once the chain shows it');
+
+  // Submitted through the wallet (execute_intents; the wallet's account pays the gas).
+  await composeTransfer('0.2', 'submitted by the wallet');
+  await tab('queue');
+  const subId = await page.locator('li.rec').first().getAttribute('data-id');
+  await page.locator(`li.rec[data-id="${subId}"] button.direct-wallet`).click();
+  await page.waitForSelector('#queue-msg:has-text("executed in transaction")', { timeout: 20_000 });
+  const etx = directTxs.at(-1);
+  expect(etx.signature_valid && etx.signer_id === WALLET_ACCOUNT && etx.receiver_id === CONTRACT && etx.actions.length === 1 && etx.actions[0].method === 'execute_intents', 'wallet submit: the wallet sent execute_intents from its account');
+  expect(intentHash(etx.actions[0].args.signed[0]) === subId && etx.actions[0].amount === 1000n, 'wallet submit: carrying the queued intent verbatim, attaching the simulated caller_charge');
+  await page.waitForSelector(`li.rec[data-id="${subId}"][data-state="executed"]`);
+  expect((await text(`li.rec[data-id="${subId}"] .detail`)).includes(`tx ${etx.hash}`), 'wallet submit: the record is executed with the transaction hash');
   await screenshot('wallet-queue-executed');
+
+  // A token the network file does not list: its decimals come from ft_metadata.
+  await tab('compose');
+  await page.fill('#token', 'nep141:usdc.test.near');
+  await page.fill('#amount', '1.5');
+  await page.fill('#receiver', 'bob.testnet');
+  await page.waitForFunction(() => [...document.querySelectorAll('#tokens option')].some((o) => o.value === 'nep141:usdc.test.near'), null, { timeout: 10_000 });
+  await page.click('#sign');
+  await page.waitForSelector('#compose-status.ok:has-text("queued")');
+  let usdc;
+  for (let i = 0; i < 100 && !usdc; i++) {
+    usdc = [...accepted.values()].map((x) => JSON.parse(x.message)).find((m) => m.actions[0].token === 'nep141:usdc.test.near');
+    if (!usdc) await page.waitForTimeout(100);
+  }
+  expect(usdc && usdc.actions[0].amount === '1500000', 'tokens: an unlisted token\'s decimals are read from ft_metadata (1.5 USDC = 1500000 units)');
 }
 
 try {
@@ -713,9 +741,9 @@ try {
   await screenshot('keys-unlocked');
 
   // Balances over RPC.
-  await page.click('#balances');
+  // Shown without a click when the screen opens.
   await page.waitForSelector('#balance-list li');
-  expect((await text('#balance-list li')) === 'near: 5', 'balances: the ledger balance is read over RPC and shown in NEAR');
+  expect((await text('#balance-list li')) === 'NEAR: 5', 'balances: the ledger balance is read over RPC when the key screen opens, shown in NEAR');
 
   // Outcomes: the chain's word decides; a relayer's report is a hint. One record the relayer
   // calls executed, one only the chain knows, one a racing relayer calls NONCE_USED.

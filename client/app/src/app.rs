@@ -4,6 +4,7 @@
 
 use crate::idb::Db;
 use crate::net::{self, now_ms, RelayerChannel, RpcOracle};
+use outpost_client_model::rpc;
 use crate::p2p::P2p;
 use crate::screens::{wallet::WalletScreen, 
     compose::ComposeScreen, keys::KeysScreen, network::NetworkScreen, queue::QueueScreen,
@@ -11,7 +12,7 @@ use crate::screens::{wallet::WalletScreen,
 };
 use futures::lock::Mutex;
 use outpost_client_model::keys::{self, Vault};
-use outpost_client_model::network::{parse_networks, NetworkConfig};
+use outpost_client_model::network::{merge_learned, parse_networks, NetworkConfig, TokenInfo};
 use outpost_client_model::queue::{Queue, Record};
 use outpost_client_model::sync::{self, Channel, ChannelStatus, Policy, SendOutcome, Store};
 use outpost_client_model::Problem;
@@ -27,6 +28,8 @@ use yew::prelude::*;
 pub(crate) const NETWORK_KEY: &str = "outpost.network";
 /// localStorage: how long (ms) an unlocked key may sit idle before it locks (default 10 min).
 const IDLE_LOCK_KEY: &str = "outpost.idle-lock-ms";
+/// localStorage: token metadata read from `ft_metadata`, for offline use.
+const TOKENS_KEY: &str = "outpost.tokens";
 
 /// Everything the screens share.
 pub struct Ctx {
@@ -57,6 +60,9 @@ pub struct Ctx {
     pub(crate) show_secret: Cell<bool>,
     /// The account a NEAR wallet signed in with (near-connect), while signed in.
     pub(crate) wallet: RefCell<Option<outpost_client_model::wallet::WalletAccount>>,
+    /// Tokens learned from `ft_metadata` (localStorage `outpost.tokens`), and those asked already.
+    pub(crate) learned: RefCell<Vec<TokenInfo>>,
+    pub(crate) asked: RefCell<std::collections::BTreeSet<TokenId>>,
 }
 
 impl Ctx {
@@ -65,6 +71,33 @@ impl Ctx {
     }
     pub(crate) fn decimals(&self) -> impl Fn(&TokenId) -> u8 + '_ {
         move |t: &TokenId| self.network.borrow().decimals(t)
+    }
+
+    /// Reads a token's symbol and decimals from its `ft_metadata` when the network file does not
+    /// configure it (once per page load), and keeps them in localStorage for offline use.
+    pub(crate) fn learn_token(self: &Rc<Self>, token: &TokenId, refresh: &Callback<()>) {
+        let TokenId::Nep141(contract) = token else { return };
+        if self.network.borrow().tokens.iter().any(|t| &t.id == token) || !self.asked.borrow_mut().insert(token.clone()) {
+            return;
+        }
+        let (c, contract, refresh) = (self.clone(), contract.clone(), refresh.clone());
+        spawn_local(async move {
+            let rpc_url = c.network.borrow().rpc_url.clone();
+            let Ok(info) = net::rpc_call(&rpc_url, &rpc::ft_metadata_request(&contract)).await.and_then(|t| rpc::parse_ft_metadata(&t, &contract)) else {
+                return; // unknown here (no such token, or offline): amounts stay in smallest units
+            };
+            let mut learned = c.learned.borrow_mut();
+            merge_learned(&mut learned, std::slice::from_ref(&info));
+            if let Some(s) = storage() {
+                let _ = s.set_item(TOKENS_KEY, &serde_json::to_string(&*learned).unwrap_or_default());
+            }
+            merge_learned(&mut c.network.borrow_mut().tokens, &learned);
+            for n in c.networks.borrow_mut().iter_mut() {
+                merge_learned(&mut n.tokens, &learned);
+            }
+            drop(learned);
+            refresh.emit(());
+        });
     }
 }
 
@@ -113,9 +146,15 @@ async fn load() -> Result<Ctx, Problem> {
     };
     let saved = storage()
         .and_then(|s| s.get_item(NETWORK_KEY).ok().flatten())
-        .and_then(|j| serde_json::from_str::<NetworkConfig>(&j).ok())
+        .and_then(|j| serde_json::from_slice::<NetworkConfig>(j.as_bytes()).ok())
         .filter(|n| n.validate().is_ok());
-    let network = saved.unwrap_or_else(|| networks[0].clone());
+    let mut network = saved.unwrap_or_else(|| networks[0].clone());
+    let learned: Vec<TokenInfo> = storage().and_then(|s| s.get_item(TOKENS_KEY).ok().flatten()).and_then(|j| serde_json::from_slice(j.as_bytes()).ok()).unwrap_or_default();
+    let mut networks = networks;
+    merge_learned(&mut network.tokens, &learned);
+    for n in networks.iter_mut() {
+        merge_learned(&mut n.tokens, &learned);
+    }
     let queue = Queue::from_records(records);
     let ctx = Ctx {
         db,
@@ -139,6 +178,8 @@ async fn load() -> Result<Ctx, Problem> {
         idle_locked: Cell::new(false),
         show_secret: Cell::new(false),
         wallet: RefCell::new(None),
+        learned: RefCell::new(learned),
+        asked: RefCell::new(Default::default()),
     };
     ctx.publish(&queue);
     *ctx.queue.lock().await = queue;

@@ -14,8 +14,9 @@ const QUEUE: &str = "queue";
 const VAULT: &str = "vault";
 const VAULT_KEY: &str = "main";
 
-fn problem(what: &str, e: impl std::fmt::Debug) -> Problem {
-    Problem::new(format!("the browser's storage refused to {what} ({e:?})"))
+// Display, not Debug: the release build compiles Debug formatting out (-Zfmt-debug=none).
+fn problem(what: &str, e: impl std::fmt::Display) -> Problem {
+    Problem::new(format!("the browser's storage refused to {what} ({e})"))
 }
 
 pub struct Db(Rexie);
@@ -26,9 +27,9 @@ fn to_js(r: &Record) -> Result<JsValue, Problem> {
     let obj = js_sys::Object::new();
     let json = serde_json::to_string(r).map_err(|e| problem("encode a record", e))?;
     js_sys::Reflect::set(&obj, &"id".into(), &r.id.as_str().into())
-        .map_err(|e| problem("encode a record", e))?;
+        .map_err(|e| problem("encode a record", crate::net::js_text(&e)))?;
     js_sys::Reflect::set(&obj, &"json".into(), &json.into())
-        .map_err(|e| problem("encode a record", e))?;
+        .map_err(|e| problem("encode a record", crate::net::js_text(&e)))?;
     Ok(obj.into())
 }
 
@@ -72,7 +73,7 @@ impl Db {
                 .ok()
                 .and_then(|j| j.as_string())
                 .unwrap_or_default();
-            match serde_json::from_str::<Record>(&json) {
+            match serde_json::from_slice::<Record>(json.as_bytes()) {
                 Ok(r) => records.push(r),
                 Err(e) => broken.push(format!(
                     "a stored record could not be read ({e}); it was left in storage untouched"
@@ -108,7 +109,7 @@ impl Db {
             .map_err(|e| problem("read the key", e))?;
         match v.and_then(|v| v.as_string()) {
             None => Ok(None),
-            Some(json) => serde_json::from_str(&json)
+            Some(json) => serde_json::from_slice(json.as_bytes())
                 .map(Some)
                 .map_err(|e| Problem::new(format!("the stored key could not be read ({e})"))),
         }

@@ -10,6 +10,15 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
+/// A JS exception or rejection in words (its `message`, or the string it is). Not `{:?}`: the
+/// release build compiles Debug formatting out (-Zfmt-debug=none).
+pub fn js_text(v: &JsValue) -> String {
+    if let Some(s) = v.as_string() {
+        return s;
+    }
+    js_sys::Reflect::get(v, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_else(|| "an error the browser did not describe".into())
+}
+
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
@@ -122,9 +131,9 @@ impl Channel for RelayerChannel {
 pub async fn persist_storage() -> Result<bool, String> {
     let storage = web_sys::window().ok_or("no window")?.navigator().storage();
     let ask = |p: Result<js_sys::Promise, JsValue>| async move {
-        let value = JsFuture::from(p.map_err(|e| format!("{e:?}"))?)
+        let value = JsFuture::from(p.map_err(|e| js_text(&e))?)
             .await
-            .map_err(|e| format!("{e:?}"))?;
+            .map_err(|e| js_text(&e))?;
         Ok::<bool, String>(value.as_bool().unwrap_or(false))
     };
     if ask(storage.persisted()).await? {

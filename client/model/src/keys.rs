@@ -76,7 +76,7 @@ pub fn slip10_ed25519(seed: &[u8], path: &[u32]) -> [u8; 32] {
 /// restore the key in any NEAR wallet.
 pub fn generate() -> Result<(SecretKey, String), Problem> {
     let entropy: [u8; 16] = random_bytes()?;
-    let phrase = mnemonic::phrase_of(&entropy).map_err(|e| Problem::new(format!("{e:?}")))?;
+    let phrase = mnemonic::phrase_of(&entropy).map_err(|_| Problem::new("could not make a seed phrase from 16 random bytes"))?;
     Ok((key_from_seed_phrase(&phrase)?, phrase))
 }
 

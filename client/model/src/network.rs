@@ -158,9 +158,19 @@ pub fn is_secure_websocket(multiaddr: &str) -> bool {
     parts.windows(2).any(|w| w == ["tls", "ws"]) || parts.contains(&"wss")
 }
 
+/// Adds tokens learned from `ft_metadata` (cached for offline use) to a network's list; tokens
+/// the network file configures keep its values.
+pub fn merge_learned(tokens: &mut Vec<TokenInfo>, learned: &[TokenInfo]) {
+    for t in learned {
+        if !tokens.iter().any(|x| x.id == t.id) {
+            tokens.push(t.clone());
+        }
+    }
+}
+
 /// Parses the deploy scripts' `network.json`.
 pub fn parse_networks(json: &str) -> Result<Vec<NetworkConfig>, Problem> {
-    let file: File = serde_json::from_str(json).map_err(|e| Problem::new(format!("the network file is not valid: {e}")))?;
+    let file: File = serde_json::from_slice(json.as_bytes()).map_err(|e| Problem::new(format!("the network file is not valid: {e}")))?;
     let list = match file {
         File::Many { networks } => networks,
         File::One(n) => vec![n],
@@ -197,6 +207,20 @@ mod tests {
         assert_eq!(n[0].tx_link("H"), None);
         assert_eq!((n[0].symbol(&TokenId::Near), n[0].symbol(&"nep141:token.test.near".parse().unwrap())), ("NEAR".into(), "OUT".into()));
         assert_eq!(n[0].symbol(&"nep141:other.near".parse().unwrap()), "other.near");
+    }
+
+    #[test]
+    fn learned_tokens_fill_gaps_only() {
+        let mut n = parse_networks(FILE).unwrap().remove(0);
+        let learned = vec![
+            TokenInfo { id: "nep141:token.test.near".parse().unwrap(), symbol: "FAKE".into(), decimals: 18 },
+            TokenInfo { id: "nep141:usdc.test.near".parse().unwrap(), symbol: "USDC".into(), decimals: 6 },
+        ];
+        merge_learned(&mut n.tokens, &learned);
+        merge_learned(&mut n.tokens, &learned);
+        assert_eq!(n.tokens.len(), 2, "added once");
+        assert_eq!(n.decimals(&"nep141:token.test.near".parse().unwrap()), 6, "the network file wins");
+        assert_eq!(n.decimals(&"nep141:usdc.test.near".parse().unwrap()), 6);
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub fn reason_for(code: &str, detail: &str) -> String {
 /// Interprets the answer to `POST /intents` for intent `id`.
 pub fn post_outcome(status: u16, body: &str, id: &str) -> SendOutcome {
     match status {
-        200..=299 => match serde_json::from_str::<Accepted>(body) {
+        200..=299 => match serde_json::from_slice::<Accepted>(body.as_bytes()) {
             Ok(a) if a.intent_hash.to_string() == id => SendOutcome::Accepted,
             // A relayer that hashes differently would track the wrong id: do not trust it.
             Ok(a) => SendOutcome::Rejected {
@@ -30,7 +30,7 @@ pub fn post_outcome(status: u16, body: &str, id: &str) -> SendOutcome {
             },
             Err(_) => SendOutcome::Unavailable { reason: format!("unreadable answer (HTTP {status})"), maybe_delivered: true },
         },
-        400 | 422 => match serde_json::from_str::<Refusal>(body) {
+        400 | 422 => match serde_json::from_slice::<Refusal>(body.as_bytes()) {
             Ok(r) => SendOutcome::Rejected { reason: reason_for(&r.code, &r.detail), code: r.code },
             Err(_) => SendOutcome::Rejected { code: "REJECTED".into(), reason: format!("the relayer refused it (HTTP {status})") },
         },
@@ -44,7 +44,7 @@ pub fn status_outcome(status: u16, body: &str) -> Result<ChannelStatus, String> 
     match status {
         404 => Ok(ChannelStatus::Unknown),
         200..=299 => {
-            let b: StatusBody = serde_json::from_str(body).map_err(|e| format!("unreadable status: {e}"))?;
+            let b: StatusBody = serde_json::from_slice(body.as_bytes()).map_err(|e| format!("unreadable status: {e}"))?;
             match b.status {
                 RelayState::Pending => Ok(ChannelStatus::Pending),
                 RelayState::Executed => Ok(ChannelStatus::Executed { tx_hash: b.tx_hash }),

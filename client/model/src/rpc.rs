@@ -26,8 +26,7 @@ pub fn nonce_status_request(contract: &str, account: &AccountId, nonce: &Nonce) 
 }
 
 pub fn parse_nonce_status(body: &str) -> Result<outpost_protocol::abi::NonceStatus, String> {
-    let v = parse_view(body)?;
-    serde_json::from_value(v.clone()).map_err(|_| format!("expected a nonce status, got {v}"))
+    parse_view_as(body, "a nonce status")
 }
 
 pub fn get_balance_request(contract: &str, account: &AccountId, token: &TokenId) -> String {
@@ -57,7 +56,7 @@ fn rpc_error(v: &Value) -> String {
 }
 
 fn result(body: &str) -> Result<Value, String> {
-    let v: Value = serde_json::from_str(body).map_err(|_| "the RPC node sent something that is not JSON".to_owned())?;
+    let v: Value = serde_json::from_slice(body.as_bytes()).map_err(|_| "the RPC node sent something that is not JSON".to_owned())?;
     if let Some(e) = v.get("error") {
         return Err(rpc_error(e));
     }
@@ -69,17 +68,26 @@ fn result(body: &str) -> Result<Value, String> {
     Ok(r)
 }
 
-/// The JSON a view returned.
-pub fn parse_view(body: &str) -> Result<Value, String> {
+/// The bytes a view returned.
+fn view_bytes(body: &str) -> Result<Vec<u8>, String> {
     let r = result(body)?;
-    let bytes: Vec<u8> = r
-        .get("result")
+    r.get("result")
         .and_then(Value::as_array)
         .ok_or("the view returned no bytes")?
         .iter()
-        .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()).ok_or("the view returned a non-byte"))
-        .collect::<Result<_, _>>()?;
-    serde_json::from_slice(&bytes).map_err(|_| "the view did not return JSON".to_owned())
+        .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()).ok_or_else(|| "the view returned a non-byte".to_owned()))
+        .collect()
+}
+
+/// The JSON a view returned.
+pub fn parse_view(body: &str) -> Result<Value, String> {
+    serde_json::from_slice(&view_bytes(body)?).map_err(|_| "the view did not return JSON".to_owned())
+}
+
+/// A view's JSON as `T` (decoded straight from the bytes: one serde_json reader in the page).
+pub fn parse_view_as<T: serde::de::DeserializeOwned>(body: &str, what: &str) -> Result<T, String> {
+    let bytes = view_bytes(body)?;
+    serde_json::from_slice(&bytes).map_err(|_| format!("expected {what}, got {}", String::from_utf8_lossy(&bytes)))
 }
 
 pub fn parse_bool(body: &str) -> Result<bool, String> {
@@ -160,8 +168,22 @@ pub fn public_keys_of_request(contract: &str, account: &AccountId) -> String {
 }
 
 pub fn parse_public_keys(body: &str) -> Result<Vec<PublicKey>, String> {
+    parse_view_as(body, "a list of keys")
+}
+
+/// NEP-148 `ft_metadata` on a token contract: its symbol and decimals.
+pub fn ft_metadata_request(token: &AccountId) -> String {
+    view_request(token.as_str(), "ft_metadata", &json!({}))
+}
+
+/// The token's display info from `ft_metadata`. The symbol is shown in the page, so it is kept
+/// short and printable; decimals above 38 cannot be a u128 amount's and are refused.
+pub fn parse_ft_metadata(body: &str, token: &AccountId) -> Result<crate::network::TokenInfo, String> {
     let v = parse_view(body)?;
-    serde_json::from_value(v.clone()).map_err(|_| format!("expected a list of keys, got {v}"))
+    let decimals = v.get("decimals").and_then(Value::as_u64).filter(|d| *d <= 38).ok_or("the token's metadata has no usable decimals")? as u8;
+    let symbol: String = v.get("symbol").and_then(Value::as_str).unwrap_or("").chars().filter(|c| !c.is_control()).take(16).collect();
+    let symbol = if symbol.trim().is_empty() { token.to_string() } else { symbol.trim().to_owned() };
+    Ok(crate::network::TokenInfo { id: TokenId::Nep141(token.clone()), symbol, decimals })
 }
 
 /// NEP-141 `ft_balance_of` on a token contract: the wallet's own token balance.
@@ -222,6 +244,15 @@ mod tests {
         let k = outpost_protocol::SecretKey::from_seed([5; 32]).public_key();
         let keys = format!(r#"{{"jsonrpc":"2.0","id":"x","result":{{"result":{:?},"logs":[]}}}}"#, format!("[\"{k}\"]").as_bytes());
         assert_eq!(parse_public_keys(&keys), Ok(vec![k]));
+        let usdc: AccountId = "usdc.testnet".parse().unwrap();
+        let meta = |j: &str| format!(r#"{{"jsonrpc":"2.0","id":"x","result":{{"result":{:?},"logs":[]}}}}"#, j.as_bytes());
+        let info = parse_ft_metadata(&meta(r#"{"spec":"ft-1.0.0","name":"USD Coin","symbol":"USDC","decimals":6}"#), &usdc).unwrap();
+        assert_eq!((info.symbol.as_str(), info.decimals, info.id.to_string()), ("USDC", 6, "nep141:usdc.testnet".to_owned()));
+        assert!(parse_ft_metadata(&meta(r#"{"symbol":"X","decimals":77}"#), &usdc).is_err());
+        assert!(parse_ft_metadata(&meta(r#"{"symbol":"X"}"#), &usdc).is_err());
+        let odd = parse_ft_metadata(&meta(r#"{"symbol":"\u0007A VERY LONG SYMBOL INDEED","decimals":18}"#), &usdc).unwrap();
+        assert_eq!(odd.symbol, "A VERY LONG SYMB");
+        assert_eq!(parse_ft_metadata(&meta(r#"{"symbol":"  ","decimals":0}"#), &usdc).unwrap().symbol, "usdc.testnet");
         let ft: Value = serde_json::from_str(&ft_balance_of_request(&"usdc.testnet".parse().unwrap(), &"a.testnet".parse().unwrap())).unwrap();
         assert_eq!((ft["params"]["account_id"].as_str(), ft["params"]["method_name"].as_str()), (Some("usdc.testnet"), Some("ft_balance_of")));
         assert_eq!(req["method"], "send_tx");

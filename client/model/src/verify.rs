@@ -45,10 +45,10 @@ pub fn parse_any(text: &str) -> Result<SignedIntent, Problem> {
             .map_err(|_| Problem::new("this is neither JSON nor base64 of JSON"))?;
         String::from_utf8(bytes).map_err(|_| Problem::new("the base64 text does not hold JSON"))?
     };
-    if let Ok(GossipMessage::Intent { intent }) = serde_json::from_str::<GossipMessage>(&json) {
+    if let Ok(GossipMessage::Intent { intent }) = serde_json::from_slice::<GossipMessage>(json.as_bytes()) {
         return Ok(intent);
     }
-    serde_json::from_str::<SignedIntent>(&json).map_err(|e| Problem::new(format!("not a signed intent: {e}")))
+    serde_json::from_slice::<SignedIntent>(json.as_bytes()).map_err(|e| Problem::new(format!("not a signed intent: {e}")))
 }
 
 /// Runs the offline checks for the intents contract `recipient` at `now_ns`.

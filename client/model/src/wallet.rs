@@ -40,7 +40,7 @@ struct AccountJson {
 
 /// near-connect's `getAccounts()`/sign-in answer: `[{accountId, publicKey?}]`.
 pub fn parse_accounts(json: &str) -> Result<Vec<WalletAccount>, Problem> {
-    let raw: Vec<AccountJson> = serde_json::from_str(json).map_err(|e| Problem::new(format!("the wallet's account list is not what near-connect returns: {e}")))?;
+    let raw: Vec<AccountJson> = serde_json::from_slice(json.as_bytes()).map_err(|e| Problem::new(format!("the wallet's account list is not what near-connect returns: {e}")))?;
     raw.into_iter()
         .map(|a| {
             let account_id = a.account_id.parse().map_err(|_| Problem::new(format!("the wallet named an invalid account `{}`", a.account_id)))?;
@@ -88,7 +88,7 @@ struct SignedMessageJson {
 /// signature verifies under the same rules the contract applies, so a wrong account or a bad
 /// signature never reaches the queue.
 pub fn signed_from_wallet(req: &MessageRequest, answer: &str, expected: &AccountId, now_ns: u64) -> Result<SignedIntent, Problem> {
-    let a: SignedMessageJson = serde_json::from_str(answer).map_err(|e| Problem::new(format!("the wallet's answer is not a signed message: {e}")))?;
+    let a: SignedMessageJson = serde_json::from_slice(answer.as_bytes()).map_err(|e| Problem::new(format!("the wallet's answer is not a signed message: {e}")))?;
     if a.account_id != expected.as_str() {
         return Err(Problem::new(format!("the wallet signed as {} instead of {expected}: nothing was queued", a.account_id)));
     }
@@ -177,11 +177,19 @@ pub fn register_keys(intents_contract: &str, keys: &[PublicKey]) -> Result<Walle
     Ok(WalletTx { receiver_id: intents_contract.into(), actions })
 }
 
+/// `execute_intents` with the wallet's account as submitter (it pays the gas), attaching
+/// `deposit`: what `simulate_intents` reported as the caller's charge (credited to its ledger NEAR,
+/// which pays the storage the batch adds).
+pub fn execute_intents(intents_contract: &str, signed: &[SignedIntent], deposit: u128) -> WalletTx {
+    let args = json!({ "signed": signed });
+    WalletTx { receiver_id: intents_contract.into(), actions: vec![call(methods::EXECUTE_INTENTS, args, crate::tx::EXECUTE_GAS, deposit)] }
+}
+
 /// The wallet's `signAndSendTransaction` answer (a final execution outcome): the transaction hash
 /// when it succeeded, the failure in words otherwise. Wallets answer `null` or nothing when they
 /// do not wait for the outcome: then the caller checks the chain itself.
 pub fn parse_outcome(json: &str) -> Result<Option<String>, Problem> {
-    let v: Value = serde_json::from_str(json).map_err(|_| Problem::new("the wallet's answer is not JSON"))?;
+    let v: Value = serde_json::from_slice(json.as_bytes()).map_err(|_| Problem::new("the wallet's answer is not JSON"))?;
     if v.is_null() {
         return Ok(None);
     }
@@ -275,6 +283,11 @@ mod tests {
         assert_eq!(tx["actions"][1]["params"]["methodName"], "add_public_key");
         assert_eq!(tx["actions"][1]["params"]["args"], json!({"public_key": k2.to_string()}));
         assert!(register_keys("intents.testnet", &[]).is_err());
+        let signed = crate::testutil::signed_transfer(1);
+        let tx: Value = serde_json::from_str(&execute_intents("intents.testnet", std::slice::from_ref(&signed), 1000).to_json()).unwrap();
+        let p = &tx["actions"][0]["params"];
+        assert_eq!((p["methodName"].as_str(), p["gas"].as_str(), p["deposit"].as_str()), (Some("execute_intents"), Some("300000000000000"), Some("1000")));
+        assert_eq!(p["args"]["signed"][0], serde_json::to_value(&signed).unwrap(), "the signed intent verbatim");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 /// intent hash (base58).
 #[wasm_bindgen(js_name = verifySignedIntent)]
 pub fn verify_signed_intent(json: &str, recipient: &str, now_ms: f64) -> Result<String, JsError> {
-    let signed: SignedIntent = serde_json::from_str(json)
+    let signed: SignedIntent = serde_json::from_slice(json.as_bytes())
         .map_err(|e| IntentError::new(crate::ErrorCode::MessageMalformed, e.to_string()))?;
     // JS time is ms as a double; whole ms up to year 2255 fit exactly in u64 ns.
     let now_ns = (now_ms.max(0.0) as u64).saturating_mul(1_000_000);

@@ -46,6 +46,12 @@ pub fn compose_screen() -> Html {
         valid_hours: (*hours).clone(),
         fee: (*fee).clone(),
     };
+    // A token the network file does not know: read its metadata (symbol, decimals) once.
+    for t in [&*token, &*give_token, &*get_token] {
+        if let Ok(t) = t.trim().parse::<outpost_protocol::TokenId>() {
+            c.learn_token(&t, &app.refresh);
+        }
+    }
     let wallet_account = c.wallet.borrow().clone();
     let use_wallet = *with_wallet && wallet_account.is_some();
     let signer = if use_wallet {

@@ -200,9 +200,9 @@ pub fn keys_screen() -> Html {
             });
         })
     };
-    let on_balances = {
+    let on_balances: Callback<()> = {
         let (c, balances) = (c.clone(), balances.clone());
-        Callback::from(move |_| {
+        Callback::from(move |()| {
             let Some(vault) = c.vault.borrow().clone() else {
                 return;
             };
@@ -220,12 +220,19 @@ pub fn keys_screen() -> Html {
                     .await
                     .and_then(|text| rpc::parse_balance(&text))
                     .map(|v| format_units(v, net.decimals(&t)));
-                    out.push((t.to_string(), r));
+                    out.push((net.symbol(&t), r));
                 }
                 balances.set(out);
             });
         })
     };
+    {
+        // Balances without a click: on every visit, and when the key or the network changes.
+        let on_balances = on_balances.clone();
+        let account = c.vault.borrow().as_ref().map(|v| v.account_id());
+        let contract = c.network.borrow().intents_contract.clone();
+        use_effect_with((account, contract), move |_| on_balances.emit(()));
+    }
 
     let status = match &*msg {
         Some(Ok(m)) => html! { <p class="ok" id="keys-msg">{m}</p> },
@@ -324,7 +331,7 @@ pub fn keys_screen() -> Html {
                         </form>
                     }
                     <h3>{"Balances in the intents contract"}</h3>
-                    <button id="balances" onclick={on_balances}>{"Refresh balances"}</button>
+                    <button id="balances" onclick={on_balances.reform(|_| ())}>{"Refresh balances"}</button>
                     <ul id="balance-list">{ for balances.iter().map(|(t, r)| html!{
                         <li>{ match r { Ok(v) => format!("{t}: {v}"), Err(e) => format!("{t}: could not read ({e})") } }</li>
                     }) }</ul>

@@ -1,4 +1,4 @@
-//! Queue: the records and their states; discard, cancel, direct submission.
+//! Queue: the records and their states; discard, cancel, direct submission (own key or wallet).
 
 use crate::app::{AppCtx, Ctx};
 use crate::net::{self, now_ms};
@@ -26,6 +26,7 @@ pub fn queue_screen() -> Html {
         .and_then(|v| v.named_account.clone())
         .is_some();
 
+    let wallet = c.wallet.borrow().is_some();
     let act = |what: &'static str, id: String| {
         let (c, app, msg) = (c.clone(), app.clone(), msg.clone());
         Callback::from(move |_| {
@@ -47,8 +48,9 @@ pub fn queue_screen() -> Html {
                         }
                     }
                     "cancel" => cancel(&c, &id).await,
-                    "direct" => match submit_direct(&c, &id).await {
-                        Ok(hash) => {
+                    "direct" | "direct-wallet" => match submit_direct(&c, &id, what == "direct-wallet").await {
+                        Ok(None) => Ok("the wallet sent the transaction; the chain will show the outcome".to_owned()),
+                        Ok(Some(hash)) => {
                             let mut q = c.queue.lock().await;
                             // The record may have been removed meanwhile; the transaction stands anyway.
                             if let Some(mut r) = q.records.get(&id).cloned() {
@@ -139,6 +141,9 @@ pub fn queue_screen() -> Html {
                         if here && unlocked && named && !r.state.is_final() && r.cancels.is_none() {
                             <button class="direct" onclick={act("direct", r.id.clone())}>{"Submit directly (pay gas)"}</button>
                         }
+                        if here && wallet && !r.state.is_final() && r.cancels.is_none() {
+                            <button class="direct-wallet" onclick={act("direct-wallet", r.id.clone())}>{"Submit with the wallet (it pays the gas)"}</button>
+                        }
                         <details><summary>{"Signed intent (JSON)"}</summary>
                             <pre class="json">{ serde_json::to_string_pretty(&r.signed).unwrap_or_default() }</pre></details>
                     </li>
@@ -186,33 +191,23 @@ fn channels_line(network: &NetworkConfig, p2p: Option<&P2p>) -> String {
     }
 }
 
-/// Direct submission: `execute_intents` in a transaction the user's own account signs and pays.
-async fn submit_direct(c: &Ctx, id: &str) -> Result<String, String> {
-    let vault = c.vault.borrow().clone().ok_or("no key")?;
-    let key = c.key.borrow().clone().ok_or("unlock your key first")?;
-    let signer = vault
-        .named_account
-        .clone()
-        .ok_or("direct submission needs a named account with NEAR for gas")?;
+/// Direct submission: `execute_intents` in a transaction the user's own account signs and pays,
+/// with this device's key (a named account's full-access key) or through the NEAR wallet. The
+/// transaction hash once it executed; `None` when the wallet does not report the outcome (the
+/// sync loop then reads it from the chain).
+async fn submit_direct(c: &Ctx, id: &str, via_wallet: bool) -> Result<Option<String>, String> {
     let net = c.network.borrow().clone();
-    let signed = c
-        .queue
-        .lock()
-        .await
-        .records
-        .get(id)
-        .map(|r| r.signed.clone())
-        .ok_or("no longer in the queue")?;
+    let signed = c.queue.lock().await.records.get(id).map(|r| r.signed.clone()).ok_or("no longer in the queue")?;
+    let signer = if via_wallet {
+        c.wallet.borrow().as_ref().map(|w| w.account_id.clone()).ok_or("sign in with a wallet first")?
+    } else {
+        c.vault.borrow().as_ref().and_then(|v| v.named_account.clone()).ok_or("direct submission needs a named account with NEAR for gas")?
+    };
     // Simulate first, as the submitter attaching 1 yocto (so a first NEAR record is counted): it
     // names a failing rule and what the call costs our ledger NEAR (v2), which we attach.
     let args = serde_json::json!({ "signed": [&signed], "caller_id": signer, "attached": "1" });
-    let sim = net::rpc_call(
-        &net.rpc_url,
-        &rpc::view_request(&net.intents_contract, "simulate_intents", &args),
-    )
-    .await?;
-    let report: SimulationReport = serde_json::from_value(rpc::parse_view(&sim)?)
-        .map_err(|e| format!("unexpected simulation result: {e}"))?;
+    let sim = net::rpc_call(&net.rpc_url, &rpc::view_request(&net.intents_contract, "simulate_intents", &args)).await?;
+    let report: SimulationReport = rpc::parse_view_as(&sim, "a simulation report")?;
     if let Some(o) = report.outcomes.first() {
         if let outpost_protocol::abi::ItemResult::Failed { code, detail } = &o.result {
             return Err(outpost_client_model::relayer::reason_for(code, detail));
@@ -221,28 +216,24 @@ async fn submit_direct(c: &Ctx, id: &str) -> Result<String, String> {
     if let Some(outpost_protocol::abi::ItemResult::Failed { code, detail }) = &report.batch_error {
         return Err(outpost_client_model::relayer::reason_for(code, detail));
     }
-    let ak = net::rpc_call(
-        &net.rpc_url,
-        &rpc::view_access_key_request(&signer, &key.public_key()),
-    )
-    .await?;
+    let deposit = report.caller_charge.0.max(1) as u128;
+    if via_wallet {
+        let t = outpost_client_model::wallet::execute_intents(&net.intents_contract, &[signed], deposit);
+        return crate::wallet::send(&net, &t).await.map_err(|e| e.0);
+    }
+    let key = c.key.borrow().clone().ok_or("unlock your key first")?;
+    let ak = net::rpc_call(&net.rpc_url, &rpc::view_access_key_request(&signer, &key.public_key())).await?;
     let (nonce, block_hash) = rpc::parse_access_key(&ak)?;
-    let contract = net
-        .intents_contract
-        .parse()
-        .map_err(|_| "bad contract id")?;
+    let contract = net.intents_contract.parse().map_err(|_| "bad contract id")?;
     let t = tx::Transaction {
         signer_id: signer,
         public_key: key.public_key(),
         nonce: nonce + 1,
         receiver_id: contract,
         block_hash,
-        actions: vec![tx::execute_intents_call(
-            &[signed],
-            report.caller_charge.0.max(1) as u128,
-        )],
+        actions: vec![tx::execute_intents_call(&[signed], deposit)],
     };
     let stx = t.sign(&key);
     let out = net::rpc_call(&net.rpc_url, &rpc::send_tx_request(&stx.to_base64())).await?;
-    rpc::parse_tx_outcome(&out).map(|h| if h.is_empty() { stx.hash_base58() } else { h })
+    rpc::parse_tx_outcome(&out).map(|h| Some(if h.is_empty() { stx.hash_base58() } else { h }))
 }
