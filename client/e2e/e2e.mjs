@@ -194,7 +194,11 @@ const context = await chromium.launchPersistentContext(userDir, {
 });
 // Every request the page (or its service worker) makes, for the key-material check.
 const requests = [];
-context.on('request', (r) => requests.push({ url: r.url(), body: r.postData() || '' }));
+context.on('request', (r) => {
+  let from = null;
+  try { from = r.frame().page(); } catch { /* a service worker's request */ }
+  requests.push({ url: r.url(), body: r.postData() || '', page: from });
+});
 let page = context.pages()[0] || (await context.newPage());
 page.on('pageerror', (e) => log('page error:', e.message));
 let shot = 0;
@@ -709,6 +713,40 @@ try {
   for (const p of posts) { const h = intentHash(p); postsPerId.set(h, (postsPerId.get(h) || 0) + 1); }
   report.flaps = { flaps: FLAPS, reloads, queued: flapQueued.size, lost: 0, duplicated_records: 0, resends: posts.length - postsPerId.size };
   await screenshot('queue-after-flaps');
+
+  // 5b. Two tabs, one sync loop (Web Locks): the second tab shows the shared queue and sends
+  // nothing; records both tabs know go out once; when the syncing tab closes the other takes over.
+  const tab2 = await context.newPage();
+  tab2.on('pageerror', (e) => log('page error (tab 2):', e.message));
+  await tab2.goto(BASE);
+  await tab2.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+  await tab2.waitForTimeout(500);
+  expect((await page.getAttribute('#sync', 'data-owner')) === 'true' && (await tab2.getAttribute('#sync', 'data-owner')) === 'false', 'tabs: the first tab syncs, the second says another tab does');
+  await context.setOffline(true);
+  await page.waitForSelector('#conn[data-online="false"]');
+  await composeTransfer('0.11', 'two tabs a');
+  await composeTransfer('0.12', 'two tabs b');
+  const twoTabIds = (await idbIds()).filter((r) => /two tabs/.test(JSON.parse(r.signed.message).actions[0].memo || '')).map((r) => r.id);
+  expect(twoTabIds.length === 2, 'tabs: two records queued offline in the first tab');
+  await tab2.click('#tab-queue');
+  await tab2.waitForFunction((ids) => ids.every((id) => document.querySelector(`li.rec[data-id="${id}"][data-state="queued"]`)), twoTabIds, { timeout: 10_000 });
+  expect(true, 'tabs: the second tab shows them (it reads the shared store)');
+  await context.setOffline(false);
+  for (const id of twoTabIds) await tab2.waitForSelector(`li.rec[data-id="${id}"][data-state="sent"]`, { timeout: 20_000 });
+  await page.waitForTimeout(4_500); // two more passes of both loops
+  const postsOf = (id) => posts.filter((p) => intentHash(p) === id).length;
+  expect(twoTabIds.every((id) => postsOf(id) === 1), `tabs: each record reached the relayer exactly once (${twoTabIds.map(postsOf)}), and the second tab shows it sent`);
+  const syncRequests = (p) => requests.filter((r) => r.page === p && new URL(r.url).pathname.startsWith('/intents')).length;
+  expect(syncRequests(tab2) === 0 && syncRequests(page) > 0, `tabs: only the syncing tab talked to the relayer (first tab ${syncRequests(page)} requests, second ${syncRequests(tab2)})`);
+  await page.close();
+  page = tab2;
+  await page.waitForSelector('#sync[data-owner="true"]', { timeout: 10_000 });
+  await unlock();
+  await composeTransfer('0.13', 'after the takeover');
+  await tab('queue');
+  const takeover = (await idbIds()).find((r) => (JSON.parse(r.signed.message).actions[0].memo || '') === 'after the takeover');
+  await page.waitForSelector(`li.rec[data-id="${takeover.id}"][data-state="sent"]`, { timeout: 20_000 });
+  expect(postsOf(takeover.id) === 1 && syncRequests(tab2) > 0, 'tabs: the syncing tab closed; the other took the lock and sends');
 
   // 6. No request carried private key material.
   const seed = seedFromPhrase(phrase);

@@ -63,9 +63,41 @@ pub struct Ctx {
     /// Tokens learned from `ft_metadata` (localStorage `outpost.tokens`), and those asked already.
     pub(crate) learned: RefCell<Vec<TokenInfo>>,
     pub(crate) asked: RefCell<std::collections::BTreeSet<TokenId>>,
+    /// This tab holds the `outpost-sync` lock: it sends and polls; other tabs only show.
+    pub(crate) sync_owner: Cell<bool>,
+}
+
+/// The queue, locked in this tab and across tabs, freshly read from IndexedDB (see `tabs`).
+pub(crate) struct QueueGuard<'a> {
+    q: futures::lock::MutexGuard<'a, Queue>,
+    _held: crate::tabs::Held,
+}
+
+impl std::ops::Deref for QueueGuard<'_> {
+    type Target = Queue;
+    fn deref(&self) -> &Queue {
+        &self.q
+    }
+}
+
+impl std::ops::DerefMut for QueueGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Queue {
+        &mut self.q
+    }
 }
 
 impl Ctx {
+    /// Every change to the queue goes through this: another tab may have written since.
+    pub(crate) async fn lock_queue(&self) -> QueueGuard<'_> {
+        let mut q = self.queue.lock().await;
+        let held = crate::tabs::acquire(crate::tabs::QUEUE_LOCK).await;
+        // A record that does not decode was reported at load; it is left out here as there.
+        if let Ok((records, _)) = self.db.load_records().await {
+            *q = Queue::from_records(records);
+        }
+        QueueGuard { q, _held: held }
+    }
+
     pub(crate) fn publish(&self, q: &Queue) {
         *self.view.borrow_mut() = q.newest_first().into_iter().cloned().collect();
     }
@@ -180,10 +212,21 @@ async fn load() -> Result<Ctx, Problem> {
         wallet: RefCell::new(None),
         learned: RefCell::new(learned),
         asked: RefCell::new(Default::default()),
+        sync_owner: Cell::new(false),
     };
     ctx.publish(&queue);
     *ctx.queue.lock().await = queue;
     Ok(ctx)
+}
+
+/// Waits for the sync lock (at once in the first tab; when the syncing tab closes, in another),
+/// then keeps it for the tab's life.
+pub(crate) async fn become_sync_owner(ctx: Rc<Ctx>, refresh: Callback<()>) {
+    let held = crate::tabs::acquire(crate::tabs::SYNC_LOCK).await;
+    std::mem::forget(held); // released by the browser when the tab goes
+    ctx.sync_owner.set(true);
+    ctx.wake.set(true);
+    refresh.emit(());
 }
 
 /// The sync loop's channels, gossip first (it reaches every relayer on the mesh), then the
@@ -265,7 +308,9 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
         let was = ctx.online.replace(online);
         let now = now_ms();
         let network = ctx.network.borrow().clone();
-        let channels = sync_channels(&ctx, &network, &refresh);
+        // Only the tab holding the sync lock sends and polls (and runs a gossip node).
+        let owner = ctx.sync_owner.get();
+        let channels = if owner { sync_channels(&ctx, &network, &refresh) } else { Vec::new() };
         // A gossip peer (re)joining is connectivity coming back too.
         let gossip_ready = ctx.p2p.borrow().as_ref().is_some_and(|p| p.ready());
         let gossip_back = gossip_ready && !gossip_was_ready;
@@ -276,8 +321,12 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
         };
         let mut changed = was != online;
         {
-            let mut q = ctx.queue.lock().await;
-            if online && (!was || gossip_back) {
+            let mut q = ctx.lock_queue().await;
+            // Another tab's changes (new records, its sends) show here too.
+            if *ctx.view.borrow() != q.newest_first().into_iter().cloned().collect::<Vec<_>>() {
+                changed = true;
+            }
+            if owner && online && (!was || gossip_back) {
                 let bumped = sync::retry_now(&mut q, now);
                 if let Err(e) = ctx.db.put(&bumped).await {
                     *ctx.banner.borrow_mut() = Some(e.0);
@@ -291,7 +340,7 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
                         .map(|r| r.id.clone()),
                 );
             }
-            if online {
+            if owner && online {
                 let r = sync::send_pass(
                     &mut q,
                     &ctx.db,
@@ -403,6 +452,7 @@ pub fn app() -> Html {
                                 cb.forget();
                             }
                         }
+                        spawn_local(become_sync_owner(c.clone(), refresh.clone()));
                         spawn_local(sync_loop(c.clone(), refresh.clone()));
                         // A wallet session from an earlier visit (only then is wallet.js loaded).
                         let (c4, refresh4) = (c.clone(), refresh.clone());
@@ -484,6 +534,7 @@ pub fn app() -> Html {
                     <span id="p2p" class={if p.ready() {"badge on"} else {"badge off"}} data-ready={p.ready().to_string()}>{ p.summary() }</span>
                 }
                 if let Some(w) = c.wallet.borrow().as_ref() { <span id="wallet-badge" class="badge on mono">{ format!("wallet: {}", w.account_id) }</span> }
+                <span id="sync" class="badge" data-owner={c.sync_owner.get().to_string()}>{ if c.sync_owner.get() { "syncs here" } else { "another tab syncs" } }</span>
                 <span id="account" class="mono">{ account.map(|a| format!("{a}{}", if locked {" (locked)"} else {""})).unwrap_or_else(|| "no key".into()) }</span>
                 <span id="counts">{ counts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(" · ") }</span>
             </header>

@@ -7,6 +7,7 @@ mod idb;
 mod net;
 mod p2p;
 mod screens;
+mod tabs;
 mod wallet;
 
 use wasm_bindgen::prelude::*;

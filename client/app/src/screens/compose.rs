@@ -106,7 +106,7 @@ pub fn compose_screen() -> Html {
                         Ok(r) => r,
                         Err(e) => return status.set(Some(Err(e))),
                     };
-                    let mut q = c.queue.lock().await;
+                    let mut q = c.lock_queue().await;
                     match sync::enqueue(&mut q, &c.db, record).await {
                         Ok((r, _)) => {
                             c.publish(&q);

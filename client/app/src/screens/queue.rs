@@ -34,7 +34,7 @@ pub fn queue_screen() -> Html {
             spawn_local(async move {
                 let result = match what {
                     "discard" => {
-                        let mut q = c.queue.lock().await;
+                        let mut q = c.lock_queue().await;
                         match q.check_discard(&id) {
                             Ok(()) => match c.db.delete_record(&id).await {
                                 Ok(()) => {
@@ -51,7 +51,7 @@ pub fn queue_screen() -> Html {
                     "direct" | "direct-wallet" => match submit_direct(&c, &id, what == "direct-wallet").await {
                         Ok(None) => Ok("the wallet sent the transaction; the chain will show the outcome".to_owned()),
                         Ok(Some(hash)) => {
-                            let mut q = c.queue.lock().await;
+                            let mut q = c.lock_queue().await;
                             // The record may have been removed meanwhile; the transaction stands anyway.
                             if let Some(mut r) = q.records.get(&id).cloned() {
                                 if r.apply(
@@ -87,7 +87,7 @@ pub fn queue_screen() -> Html {
         Callback::from(move |_| {
             let (c, app) = (c.clone(), app.clone());
             spawn_local(async move {
-                let mut q = c.queue.lock().await;
+                let mut q = c.lock_queue().await;
                 let changed = sync::retry_now(&mut q, now_ms());
                 let _ = c.db.put(&changed).await;
                 c.wake.set(true);
@@ -159,7 +159,7 @@ pub fn queue_screen() -> Html {
 async fn cancel(c: &Ctx, id: &str) -> Result<String, String> {
     let key = c.key.borrow().clone().ok_or("unlock your key first")?;
     let vault = c.vault.borrow().clone().ok_or("no key")?;
-    let mut q = c.queue.lock().await;
+    let mut q = c.lock_queue().await;
     let original = q.check_cancel(id).map_err(|e| e.0)?.clone();
     let now = now_ms();
     let intent = compose::cancellation(
@@ -197,7 +197,7 @@ fn channels_line(network: &NetworkConfig, p2p: Option<&P2p>) -> String {
 /// sync loop then reads it from the chain).
 async fn submit_direct(c: &Ctx, id: &str, via_wallet: bool) -> Result<Option<String>, String> {
     let net = c.network.borrow().clone();
-    let signed = c.queue.lock().await.records.get(id).map(|r| r.signed.clone()).ok_or("no longer in the queue")?;
+    let signed = c.lock_queue().await.records.get(id).map(|r| r.signed.clone()).ok_or("no longer in the queue")?;
     let signer = if via_wallet {
         c.wallet.borrow().as_ref().map(|w| w.account_id.clone()).ok_or("sign in with a wallet first")?
     } else {
