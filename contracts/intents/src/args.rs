@@ -2,7 +2,9 @@
 //! serde_json path, field for field what near-sdk's generated `Input` structs accept: an object,
 //! each field at most once, unknown fields skipped, `Option` fields absent or `null`, `U128` a
 //! string parsed by `u128::from_str`. Plain Rust so the differential tests run natively
-//! (`tests/args.rs` compares every decoder with serde_json + serde derive).
+//! (`tests/args.rs` compares every decoder with serde_json + serde derive). One deliberate
+//! difference, as for intents (`outpost_protocol::json`): serde derive also read an argument
+//! struct from a JSON array of its values in order (`["owner.near"]`); these take objects only.
 
 use outpost_protocol::error::{ErrorCode, IntentError};
 use outpost_protocol::json::{self, once, required, Reader};

@@ -705,3 +705,102 @@ pub fn push_array<T>(out: &mut String, items: impl IntoIterator<Item = T>, mut f
     }
     out.push(']');
 }
+
+/// Mutations of JSON texts for the differential tests (here, not in a test file, because the
+/// protocol's and the contract's tests both use them; unused code never reaches the wasm).
+#[doc(hidden)]
+pub mod fuzz {
+    /// Fragments that stress a JSON reader: escapes and surrogates, numbers, literals, structure,
+    /// whitespace, control characters, non-ASCII and invalid UTF-8.
+    pub const TOKENS: &[&[u8]] = &[
+        b"\"", b"\\", b"\\u", b"\\ud800", b"\\udc00", b"\\ud83d\\ude00", b"\\ud800\\u0041", b"\\u00e9", b"\\x", b"\\/",
+        b"\\n", b"\\\"", b",", b",,", b":", b"{", b"}", b"[", b"]", b"{}", b"[]", b"null", b"nul", b"true", b"false",
+        b"0", b"-0", b"01", b"1.", b"1.5e+3", b"-", b"1e", b"123456789012345678901234567890", b"1", b" ", b"\t", b"\r\n",
+        b"\x01", b"\x1f", b"\x7f", "é".as_bytes(), "😀".as_bytes(), b"\xff", b"\xc3", b"/*c*/", b"//", b"\"\"", b"x",
+    ];
+
+    /// Fields to insert right after an opening brace: duplicates of real fields, `null`s for
+    /// optional ones, wrong types, unknown ones.
+    pub const FIELDS: &[&str] = &[
+        "\"signer_id\":\"alice.near\",", "\"deadline\":\"5\",", "\"actions\":[],", "\"fee\":null,", "\"fee\":{\"token\":\"near\",\"amount\":\"1\"},",
+        "\"type\":\"transfer\",", "\"token\":null,", "\"token\":\"near\",", "\"amount\":\"1\",", "\"amount\":1,", "\"memo\":null,", "\"memo\":\"m\",",
+        "\"receiver_id\":null,", "\"diff\":null,", "\"diff\":{},", "\"public_key\":null,", "\"nonces\":null,", "\"nonces\":[],",
+        "\"message\":\"{}\",", "\"recipient\":\"r\",", "\"callback_url\":null,", "\"callback_url\":\"u\",", "\"signature\":\"s\",",
+        "\"nonce\":\"AA==\",", "\"unknown\":1,", "\"unknown\":{\"a\":[1,{\"b\":null}]},", "\"signed\":[],", "\"caller_id\":null,",
+        "\"attached\":null,", "\"attached\":\"5\",", "\"receiver_id\":\"bob.near\",", "\"owner_id\":\"o.near\",", "\"tokens\":[],",
+        "\"sig\\u006eer_id\":\"alice.near\",", "\"\\ud800\":1,", "\"account_id\":\"a.near\",", "\"msg\":\"\",", "\"sender_id\":\"s.near\",",
+    ];
+
+    /// Values to put in place of a string value.
+    pub const VALUES: &[&str] = &["1", "-1", "1.5", "01", "-0", "1.", "-", "1e5", "1E+2", "0.0e-1", "2e", "-.5", "null", "true", "[]", "{}", "\"\"", "\"x\"", "[\"a\"]", "{\"a\":1}", "\"\\u0000\"", "\"\\ud800\""];
+
+    /// Applies `ops` (kind, where, what) to `text`. Kinds: truncate, delete a byte, insert a
+    /// token, insert a field after a `{`, replace a string value, write a character as a `\u`
+    /// escape (a surrogate pair beyond the BMP), insert whitespace, append a trailing comma or
+    /// garbage, swap two bytes, insert a token right after a quote (inside a key or a string).
+    pub fn mutate(text: &[u8], ops: &[(u8, u16, u16)]) -> Vec<u8> {
+        let mut t = text.to_vec();
+        for &(kind, at, what) in ops {
+            let at_in = |len: usize| if len == 0 { 0 } else { usize::from(at) % (len + 1) };
+            match kind % 10 {
+                0 => t.truncate(at_in(t.len())),
+                1 if !t.is_empty() => {
+                    t.remove(at_in(t.len() - 1));
+                }
+                2 => {
+                    let i = at_in(t.len());
+                    t.splice(i..i, TOKENS[usize::from(what) % TOKENS.len()].iter().copied());
+                }
+                3 => {
+                    let braces: Vec<usize> = t.iter().enumerate().filter(|(_, &b)| b == b'{').map(|(i, _)| i + 1).collect();
+                    if !braces.is_empty() {
+                        let i = braces[usize::from(at) % braces.len()];
+                        t.splice(i..i, FIELDS[usize::from(what) % FIELDS.len()].bytes());
+                    }
+                }
+                4 => {
+                    // The n-th `:"..."` (a string value), replaced whole.
+                    let starts: Vec<usize> = t.windows(2).enumerate().filter(|(_, w)| w == b":\"").map(|(i, _)| i + 1).collect();
+                    if !starts.is_empty() {
+                        let s = starts[usize::from(at) % starts.len()];
+                        let mut e = s + 1;
+                        while e < t.len() && t[e] != b'"' {
+                            e += if t[e] == b'\\' { 2 } else { 1 };
+                        }
+                        let e = (e + 1).min(t.len());
+                        t.splice(s..e, VALUES[usize::from(what) % VALUES.len()].bytes());
+                    }
+                }
+                5 => {
+                    if let Ok(s) = core::str::from_utf8(&t) {
+                        let chars: Vec<(usize, char)> = s.char_indices().collect();
+                        if !chars.is_empty() {
+                            let (i, c) = chars[usize::from(at) % chars.len()];
+                            let mut units = [0u16; 2];
+                            let esc: String = c.encode_utf16(&mut units).iter().map(|u| format!("\\u{u:04X}")).collect();
+                            t.splice(i..i + c.len_utf8(), esc.bytes());
+                        }
+                    }
+                }
+                6 => {
+                    let i = at_in(t.len());
+                    t.splice(i..i, [b" ", b"\n", b"\t", b"\r", b"\x0b", b"\x0c"][usize::from(what) % 6].iter().copied());
+                }
+                7 => t.extend_from_slice([&b","[..], b" ", b"x", b"}", b"]", b"\n", b"{}", b"null"][usize::from(what) % 8]),
+                8 if t.len() > 1 => {
+                    let i = at_in(t.len() - 2);
+                    t.swap(i, i + 1);
+                }
+                9 => {
+                    let quotes: Vec<usize> = t.iter().enumerate().filter(|(_, &b)| b == b'"').map(|(i, _)| i + 1).collect();
+                    if !quotes.is_empty() {
+                        let i = quotes[usize::from(at) % quotes.len()];
+                        t.splice(i..i, TOKENS[usize::from(what) % TOKENS.len()].iter().copied());
+                    }
+                }
+                _ => {}
+            }
+        }
+        t
+    }
+}
