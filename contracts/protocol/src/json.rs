@@ -170,6 +170,7 @@ impl<'a> Reader<'a> {
         let mut buf: Option<Vec<u8>> = None;
         let mut run = start;
         loop {
+            self.skip_plain();
             let Some(&c) = self.s.get(self.i) else {
                 return self.fail("EOF while parsing a string");
             };
@@ -196,6 +197,28 @@ impl<'a> Reader<'a> {
                 out.extend_from_slice(&self.s[run..end]);
                 String::from_utf8(out).map(Cow::Owned).map_err(|_| self.error("invalid unicode code point"))
             }
+        }
+    }
+
+    /// Skips string bytes that need no attention (not `"`, `\`, or a control character) eight at
+    /// a time, as serde_json does, stopping at the first one that does: a signed intent is mostly
+    /// long strings (the escaped message, the key, the signature).
+    fn skip_plain(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        while let Some(chunk) = self.s.get(self.i..self.i + 8) {
+            let Ok(word) = <[u8; 8]>::try_from(chunk) else { return };
+            let x = u64::from_le_bytes(word);
+            let quote = x ^ (ONES * u64::from(b'"'));
+            let backslash = x ^ (ONES * u64::from(b'\\'));
+            // Bytes below 0x20 and zero bytes of `quote` and `backslash`: the lowest flagged byte
+            // is exact (spurious flags only appear above a real one).
+            let special = ((x.wrapping_sub(ONES * 0x20) & !x) | (quote.wrapping_sub(ONES) & !quote) | (backslash.wrapping_sub(ONES) & !backslash)) & HIGH;
+            if special != 0 {
+                self.i += (special.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.i += 8;
         }
     }
 
@@ -387,6 +410,7 @@ impl<'a> Reader<'a> {
     /// and surrogate pairs are not (as serde_json's `ignore_str`).
     fn skip_string(&mut self) -> Result<()> {
         loop {
+            self.skip_plain();
             let Some(&c) = self.s.get(self.i) else {
                 return self.fail("EOF while parsing a string");
             };
