@@ -141,7 +141,7 @@ impl<'a> Reader<'a> {
     /// A string value, unescaped; borrowed when it has no escapes.
     pub fn str(&mut self) -> Result<Cow<'a, str>> {
         self.eat(b'"', "invalid type: expected a string")?;
-        self.string_body()
+        self.string_body(true)
     }
 
     /// A string value parsed by `T::from_str` (the text types, account ids, `u128`).
@@ -164,8 +164,10 @@ impl<'a> Reader<'a> {
         self.parse().map(Some)
     }
 
-    /// The rest of a string whose opening quote was read.
-    fn string_body(&mut self) -> Result<Cow<'a, str>> {
+    /// The rest of a string whose opening quote was read. With `decode` false the string is only
+    /// skipped: escapes and control characters are checked, UTF-8 and surrogate pairs are not (as
+    /// serde_json's `ignore_str`), and the result is empty.
+    fn string_body(&mut self, decode: bool) -> Result<Cow<'a, str>> {
         let start = self.i;
         let mut buf: Option<Vec<u8>> = None;
         let mut run = start;
@@ -177,15 +179,19 @@ impl<'a> Reader<'a> {
             self.i += 1;
             match c {
                 b'"' => break,
+                b'\\' if !decode => self.escape_into(None)?,
                 b'\\' => {
                     let out = buf.get_or_insert_with(Vec::new);
                     out.extend_from_slice(&self.s[run..self.i - 1]);
-                    self.escape(out)?;
+                    self.escape_into(Some(out))?;
                     run = self.i;
                 }
                 0..=0x1f => return self.fail("control character (\\u0000-\\u001F) found while parsing a string"),
                 _ => {}
             }
+        }
+        if !decode {
+            return Ok(Cow::Borrowed(""));
         }
         let end = self.i - 1;
         match buf {
@@ -287,35 +293,47 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn escape(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        self.escape_into(Some(out))
+    /// Between the elements of an array or object (`close` is its closing byte): false when it
+    /// ends here (the closing byte consumed), true when an element follows (its comma consumed,
+    /// unless it is the first). A comma before the close is an error, as in serde_json.
+    fn next_item(&mut self, first: &mut bool, close: u8) -> Result<bool> {
+        let is_first = core::mem::replace(first, false);
+        match self.peek() {
+            Some(c) if c == close => {
+                self.i += 1;
+                return Ok(false);
+            }
+            Some(b',') if !is_first => self.i += 1,
+            Some(_) if is_first => {}
+            Some(_) => return self.fail(if close == b'}' { "expected `,` or `}`" } else { "expected `,` or `]`" }),
+            None => return self.fail("EOF while parsing a list or an object"),
+        }
+        match self.peek() {
+            Some(c) if c == close => self.fail("trailing comma"),
+            Some(_) => Ok(true),
+            None => self.fail("EOF while parsing a value"),
+        }
+    }
+
+    /// An object key and its colon, after `next_item` (only checked unless `decode`).
+    fn key(&mut self, decode: bool) -> Result<Cow<'a, str>> {
+        if self.s.get(self.i) != Some(&b'"') {
+            return self.fail("key must be a string");
+        }
+        self.i += 1;
+        let key = self.string_body(decode)?;
+        self.eat(b':', "expected `:`")?;
+        Ok(key)
     }
 
     /// An object: `f` gets each key (unescaped) and must consume its value.
     pub fn object(&mut self, f: &mut dyn FnMut(&mut Self, &str) -> Result<()>) -> Result<()> {
         self.eat(b'{', "invalid type: expected an object")?;
         let mut first = true;
-        loop {
-            match self.peek() {
-                Some(b'}') if first => break,
-                Some(b',') if !first => self.i += 1,
-                Some(b'}') => break,
-                Some(_) if first => {}
-                Some(_) => return self.fail("expected `,` or `}`"),
-                None => return self.fail("EOF while parsing an object"),
-            }
-            first = false;
-            match self.peek() {
-                Some(b'"') => self.i += 1,
-                Some(b'}') => return self.fail("trailing comma"),
-                Some(_) => return self.fail("key must be a string"),
-                None => return self.fail("EOF while parsing an object"),
-            }
-            let key = self.string_body()?;
-            self.eat(b':', "expected `:`")?;
+        while self.next_item(&mut first, b'}')? {
+            let key = self.key(true)?;
             f(self, &key)?;
         }
-        self.i += 1;
         Ok(())
     }
 
@@ -323,32 +341,18 @@ impl<'a> Reader<'a> {
     pub fn array(&mut self, f: &mut dyn FnMut(&mut Self) -> Result<()>) -> Result<()> {
         self.eat(b'[', "invalid type: expected an array")?;
         let mut first = true;
-        loop {
-            match self.peek() {
-                Some(b']') if first => break,
-                Some(b',') if !first => self.i += 1,
-                Some(b']') => break,
-                Some(_) if first => {}
-                Some(_) => return self.fail("expected `,` or `]`"),
-                None => return self.fail("EOF while parsing a list"),
-            }
-            first = false;
-            match self.peek() {
-                Some(b']') => return self.fail("trailing comma"),
-                Some(_) => f(self)?,
-                None => return self.fail("EOF while parsing a value"),
-            }
+        while self.next_item(&mut first, b']')? {
+            f(self)?;
         }
-        self.i += 1;
         Ok(())
     }
 
     /// Skips one value of any kind, checking its syntax (serde_json's `IgnoredAny`). Iterative.
     pub fn skip(&mut self) -> Result<()> {
-        // Open containers: true for an object.
+        // Open containers, innermost last: true for an object.
         let mut stack: Vec<bool> = Vec::new();
+        let mut first = false;
         loop {
-            // A value.
             match self.peek() {
                 Some(b'n') => self.literal(b"null")?,
                 Some(b't') => self.literal(b"true")?,
@@ -356,70 +360,26 @@ impl<'a> Reader<'a> {
                 Some(b'-' | b'0'..=b'9') => self.number()?,
                 Some(b'"') => {
                     self.i += 1;
-                    self.skip_string()?;
+                    self.string_body(false)?;
                 }
                 Some(c @ (b'[' | b'{')) => {
                     self.i += 1;
-                    let is_object = c == b'{';
-                    if self.peek() == Some(if is_object { b'}' } else { b']' }) {
-                        self.i += 1;
-                    } else {
-                        stack.push(is_object);
-                        if is_object {
-                            self.skip_key()?;
-                        }
-                        continue;
-                    }
+                    stack.push(c == b'{');
+                    first = true;
                 }
                 Some(_) => return self.fail("expected value"),
                 None => return self.fail("EOF while parsing a value"),
             }
-            // After a value: close containers or go to the next element.
+            // The next element of the innermost open container, closing those that end.
             loop {
                 let Some(&is_object) = stack.last() else { return Ok(()) };
-                match self.peek() {
-                    Some(b',') => {
-                        self.i += 1;
-                        if is_object {
-                            self.skip_key()?;
-                        }
-                        break;
+                if self.next_item(&mut first, if is_object { b'}' } else { b']' })? {
+                    if is_object {
+                        self.key(false)?;
                     }
-                    Some(b'}') if is_object => {}
-                    Some(b']') if !is_object => {}
-                    Some(_) => return self.fail(if is_object { "expected `,` or `}`" } else { "expected `,` or `]`" }),
-                    None => return self.fail(if is_object { "EOF while parsing an object" } else { "EOF while parsing a list" }),
+                    break;
                 }
-                self.i += 1;
                 stack.pop();
-            }
-        }
-    }
-
-    fn skip_key(&mut self) -> Result<()> {
-        match self.peek() {
-            Some(b'"') => self.i += 1,
-            Some(_) => return self.fail("key must be a string"),
-            None => return self.fail("EOF while parsing an object"),
-        }
-        self.skip_string()?;
-        self.eat(b':', "expected `:`")
-    }
-
-    /// The rest of a string that is skipped: escapes and control characters are checked, UTF-8
-    /// and surrogate pairs are not (as serde_json's `ignore_str`).
-    fn skip_string(&mut self) -> Result<()> {
-        loop {
-            self.skip_plain();
-            let Some(&c) = self.s.get(self.i) else {
-                return self.fail("EOF while parsing a string");
-            };
-            self.i += 1;
-            match c {
-                b'"' => return Ok(()),
-                b'\\' => self.escape_into(None)?,
-                0..=0x1f => return self.fail("control character (\\u0000-\\u001F) found while parsing a string"),
-                _ => {}
             }
         }
     }
