@@ -5,19 +5,18 @@
 //! the depositor's ledger NEAR for a receiver's new record. Freed storage goes to whoever frees it.
 //! The contract never pays.
 
+use crate::args::{self, BatchArgs};
 use crate::engine::{ChainEnv, Withdrawal};
 use crate::storage::Storage;
 use crate::{ledger::Ledger, storage_cost};
-use near_sdk::json_types::U128;
-use near_sdk::serde::Deserialize;
-use near_sdk::serde_json::{self, value::RawValue};
-use near_sdk::{env, ext_contract, near, require, Gas, NearToken, PanicOnDefault, Promise, PromiseError};
-use outpost_protocol::abi::{BatchFailure, ContractConfig, NonceStatus, SimulationReport};
+use near_sdk::{env, near, require, Gas, GasWeight, NearToken, PanicOnDefault, Promise, PromiseError};
+use outpost_protocol::abi::{write, BatchFailure, ContractConfig, NonceStatus};
 use outpost_protocol::error::{ErrorCode, IntentError};
+use outpost_protocol::json;
 use outpost_protocol::limits::{
     MAX_BATCH_SIZE, MAX_DEADLINE_HORIZON_NS, MAX_WITHDRAWALS_PER_BATCH, MAX_WITHDRAWALS_PER_INTENT, NONCE_PRUNE_GRACE_NS,
 };
-use outpost_protocol::{AccountId, Amount, Crypto, Deadline, Nonce, PublicKey, SignedIntent, TokenId};
+use outpost_protocol::{AccountId, Amount, Crypto, Deadline, Nonce, PublicKey, TokenId};
 use std::collections::BTreeMap;
 
 const ONE_YOCTO: NearToken = NearToken::from_yoctonear(1);
@@ -61,12 +60,6 @@ impl Crypto for HostCrypto {
     }
 }
 
-#[ext_contract(ext_ft)]
-#[allow(dead_code)]
-trait FungibleToken {
-    fn ft_transfer(&mut self, receiver_id: AccountId, amount: U128, memo: Option<String>);
-}
-
 #[derive(PanicOnDefault)]
 #[near(contract_state, contract_metadata(standard(standard = "nep297", version = "1.0.0")))]
 pub struct Contract {
@@ -92,34 +85,24 @@ fn byte_cost() -> u128 {
     env::storage_byte_cost().as_yoctonear()
 }
 
-/// `execute_intents`' arguments; `simulate_intents` adds who calls and what it attaches. Generic
-/// over the item so the same shape decodes in one pass or item by item.
-#[derive(Deserialize)]
-#[serde(crate = "near_sdk::serde")]
-struct BatchArgs<I> {
-    signed: Vec<I>,
-    #[serde(default)]
-    caller_id: Option<AccountId>,
-    #[serde(default)]
-    attached: Option<Amount>,
+/// Reads `execute_intents`' / `simulate_intents`' arguments in one pass (`args::batch`); a
+/// malformed item is reported with its index, anything else malformed fails the call.
+fn read_batch_args() -> BatchArgs {
+    let input = env::input().unwrap_or_default();
+    args::batch(&input).unwrap_or_else(|e| fail(format!("Failed to deserialize input from JSON: {e}")))
 }
 
-/// Reads the call's JSON arguments. The usual case, every item well formed, is one pass; only
-/// when that fails are the items decoded one by one (through `RawValue`, which costs a second
-/// scan and a copy each), so that a malformed one is reported with its index.
-fn read_batch_args() -> BatchArgs<Result<SignedIntent, IntentError>> {
-    let input = env::input().unwrap_or_default();
-    if let Ok(args) = serde_json::from_slice::<BatchArgs<SignedIntent>>(&input) {
-        return BatchArgs { signed: args.signed.into_iter().map(Ok).collect(), caller_id: args.caller_id, attached: args.attached };
-    }
-    let args = serde_json::from_slice::<BatchArgs<Box<RawValue>>>(&input)
-        .unwrap_or_else(|e| fail(format!("Failed to deserialize input from JSON: {e}")));
-    let signed = args
-        .signed
-        .iter()
-        .map(|raw| serde_json::from_slice(raw.get().as_bytes()).map_err(|e| IntentError::new(ErrorCode::MessageMalformed, e.to_string())))
-        .collect();
-    BatchArgs { signed, caller_id: args.caller_id, attached: args.attached }
+/// A method's JSON arguments, decoded by `decode` (see `args`), failing as near-sdk's `#[near]`
+/// does with the same messages. Methods take their arguments this way instead of through
+/// near-sdk's serde_json path, which kept serde_json (a third of the wasm) in the contract.
+fn read_args<T>(decode: impl FnOnce(&[u8]) -> json::Result<T>) -> T {
+    let input = env::input().unwrap_or_else(|| env::panic_str("Expected input since method has arguments."));
+    decode(&input).unwrap_or_else(|e| env::panic_str(&format!("Failed to deserialize input from JSON. Error: `{e}`")))
+}
+
+/// Returns JSON text as the call's result.
+fn ret(json: &str) {
+    env::value_return(json.as_bytes());
 }
 
 /// Takes `cost` out of `attached` and sends the rest back to the caller.
@@ -135,17 +118,12 @@ fn charge(attached: u128, cost: u128, what: &str) {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(crate = "near_sdk::serde", deny_unknown_fields)]
-struct DepositMsg {
-    receiver_id: AccountId,
-}
-
 #[near]
 impl Contract {
+    /// `{"owner_id"}`.
     #[init]
-    pub fn new(owner_id: AccountId) -> Self {
-        Contract { owner_id, paused: false }
+    pub fn new() -> Self {
+        Contract { owner_id: read_args(|i| args::one(i, "owner_id")), paused: false }
     }
 
     /// Settles a batch of signed intents, all or nothing. Anyone may call, with no deposit (a
@@ -174,42 +152,46 @@ impl Contract {
             send_withdrawal(w);
         }
         // The JSON the event already holds: each hash is encoded once.
-        env::value_return(outcome.hashes_json.get().as_bytes());
+        ret(&outcome.hashes_json);
     }
 
     /// The same checks and effects as `execute_intents` called by `caller_id` with `attached`
     /// yoctoNEAR (default none), written nowhere, with each item's gas and storage cost. Fails
     /// like `execute_intents` while paused. Arguments `{"signed": [...], "caller_id",
     /// "attached"?}`.
-    pub fn simulate_intents(&self) -> SimulationReport {
+    pub fn simulate_intents(&self) {
         if self.paused {
             fail(BatchFailure::Batch(ErrorCode::Paused.into()));
         }
         let args = read_batch_args();
         let caller = args.caller_id.unwrap_or_else(|| fail("Failed to deserialize input from JSON: missing field `caller_id`"));
-        crate::simulate(&NearStorage, HostCrypto, chain_env(caller, args.attached.map_or(0, |a| a.0)), args.signed)
+        let report = crate::simulate(&NearStorage, HostCrypto, chain_env(caller, args.attached.map_or(0, |a| a.0)), args.signed);
+        ret(&write::simulation_report(&report));
     }
 
     /// NEP-141 receiver: credits `nep141:<calling token>` to `sender_id`, or to `receiver_id` when
     /// `msg` is `{"receiver_id": "..."}`. A receiver's first record for the token is paid from the
     /// sender's ledger NEAR, and only when the sender signed this transaction (a token contract,
     /// or anyone calling this directly, can name any `sender_id`). Returns the unused amount: all
-    /// of it on any problem.
-    pub fn ft_on_transfer(&mut self, sender_id: AccountId, amount: U128, msg: String) -> U128 {
+    /// of it on any problem. Arguments `{"sender_id", "amount", "msg"}`; returns a `U128` string.
+    pub fn ft_on_transfer(&mut self) {
+        let (sender_id, amount, msg) = read_args(args::ft_on_transfer);
         let token = TokenId::Nep141(env::predecessor_account_id());
-        match self.receive_tokens(sender_id, &token, amount.0, &msg) {
-            Ok(()) => U128(0),
+        let unused = match self.receive_tokens(sender_id, &token, amount, &msg) {
+            Ok(()) => 0,
             Err(e) => {
                 env::log_str(&format!("deposit refunded: {e}"));
                 amount
             }
-        }
+        };
+        ret(&write::display(unused));
     }
 
     /// Credits the attached NEAR (less the storage of a first NEAR record) to `receiver_id`, or to
-    /// the caller.
+    /// the caller. Arguments `{"receiver_id"?}`.
     #[payable]
-    pub fn deposit(&mut self, receiver_id: Option<AccountId>) {
+    pub fn deposit(&mut self) {
+        let receiver_id = read_args(args::deposit);
         self.require_running();
         let receiver = receiver_id.unwrap_or_else(env::predecessor_account_id);
         let attached = env::attached_deposit().as_yoctonear();
@@ -227,7 +209,8 @@ impl Contract {
     /// Registers a key that may sign intents for the caller. Attach at least 1 yoctoNEAR and the
     /// key's storage; the rest comes back.
     #[payable]
-    pub fn add_public_key(&mut self, public_key: PublicKey) {
+    pub fn add_public_key(&mut self) {
+        let public_key: PublicKey = read_args(|i| args::one(i, "public_key"));
         self.require_running();
         let attached = env::attached_deposit().as_yoctonear();
         require!(attached >= 1, "DEPOSIT_REQUIRED: attach at least 1 yoctoNEAR");
@@ -238,7 +221,8 @@ impl Contract {
     /// Removes one of the caller's keys. Attach exactly 1 yoctoNEAR. The freed storage is
     /// credited to the caller's NEAR in the ledger (when it has a NEAR record).
     #[payable]
-    pub fn remove_public_key(&mut self, public_key: PublicKey) {
+    pub fn remove_public_key(&mut self) {
+        let public_key: PublicKey = read_args(|i| args::one(i, "public_key"));
         near_sdk::assert_one_yocto();
         let freed = crate::remove_public_key(&mut NearStorage, &env::predecessor_account_id(), &public_key, byte_cost())
             .unwrap_or_else(|e| fail(e));
@@ -249,71 +233,96 @@ impl Contract {
     /// replay is then stopped by the expiry rule); others are left alone. Anyone may call; the
     /// freed storage is credited to the caller's NEAR in the ledger (when it has a NEAR record).
     /// Returns how many were deleted.
-    pub fn prune_nonces(&mut self, nonces: Vec<(AccountId, Nonce)>) -> u32 {
+    pub fn prune_nonces(&mut self) {
+        let nonces = read_args(args::prune);
         require!(nonces.len() <= MAX_PRUNE, "BATCH_TOO_LARGE: at most 256 nonces per call");
         let freed = crate::prune_nonces(&mut NearStorage, &env::predecessor_account_id(), &nonces, env::block_timestamp(), byte_cost());
         if freed.count > 0 {
             env::log_str(&freed.event);
         }
-        freed.count
+        ret(&freed.count.to_string());
     }
 
     /// Callback of a withdrawal: puts the balance back when the transfer failed. Private: only
     /// this contract's own promise may call it, so a refund happens at most once per withdrawal.
+    /// Arguments `{"account_id", "token", "amount", "receiver_id"}`; returns whether the transfer
+    /// went through.
     #[private]
-    pub fn on_withdraw(
-        &mut self,
-        account_id: AccountId,
-        token: TokenId,
-        amount: U128,
-        receiver_id: AccountId,
-        #[callback_result] result: Result<(), PromiseError>,
-    ) -> bool {
+    pub fn on_withdraw(&mut self) {
+        let a = read_args(args::on_withdraw);
+        // As near-sdk's `#[callback_result] Result<(), PromiseError>`: success is an empty result
+        // (or JSON `null`).
+        let result: Result<(), PromiseError> = env::promise_result_checked(0, usize::MAX).map(|data| {
+            let mut r = json::Reader::new(&data);
+            if !data.is_empty() && !(r.null().unwrap_or(false) && r.finish().is_ok()) {
+                env::panic_str("Failed to deserialize callback using JSON. Error: `invalid type: expected unit`");
+            }
+        });
         if result.is_ok() {
-            return true;
+            return ret("true");
         }
-        let w = Withdrawal { account_id, token, amount: amount.0, receiver_id, memo: None };
+        let w = Withdrawal { account_id: a.account_id, token: a.token, amount: a.amount, receiver_id: a.receiver_id, memo: None };
         let credit = crate::refund_withdrawal(&mut NearStorage, &w).unwrap_or_else(|e| fail(e));
         env::log_str(&credit.event);
-        false
+        ret("false");
     }
 
     // ---- views ----
 
-    pub fn get_balance(&self, account_id: AccountId, token: TokenId) -> Amount {
-        Amount(Ledger(NearStorage).balance(&account_id, &token))
+    /// `{"account_id", "token"}` -> `"amount"`.
+    pub fn get_balance(&self) {
+        let (account_id, token): (AccountId, TokenId) = read_args(|i| args::account_and(i, "token"));
+        ret(&write::display(Ledger(NearStorage).balance(&account_id, &token)));
     }
 
-    pub fn get_balances(&self, account_id: AccountId, tokens: Vec<TokenId>) -> BTreeMap<TokenId, Amount> {
+    /// `{"account_id", "tokens": [token]}` -> `{token: "amount"}` (keys in token order).
+    pub fn get_balances(&self) {
+        let (account_id, tokens) = read_args(args::balances);
         let ledger = Ledger(NearStorage);
-        tokens.into_iter().map(|t| (t.clone(), Amount(ledger.balance(&account_id, &t)))).collect()
+        let mut balances = BTreeMap::new();
+        for t in tokens {
+            let amount = ledger.balance(&account_id, &t);
+            balances.insert(t, amount);
+        }
+        let mut out = String::new();
+        let mut o = json::ObjectWriter::new(&mut out);
+        for (t, amount) in &balances {
+            o.display(&t.to_string(), amount);
+        }
+        o.end();
+        ret(&out);
     }
 
-    pub fn is_nonce_used(&self, account_id: AccountId, nonce: Nonce) -> bool {
-        Ledger(NearStorage).nonce_expiry(&account_id, &nonce).is_some()
+    /// `{"account_id", "nonce"}` -> bool.
+    pub fn is_nonce_used(&self) {
+        let (account_id, nonce): (AccountId, Nonce) = read_args(|i| args::account_and(i, "nonce"));
+        ret(if Ledger(NearStorage).nonce_expiry(&account_id, &nonce).is_some() { "true" } else { "false" });
     }
 
     /// What became of a nonce: unused, used by the intent with this hash (which executed), or
     /// cancelled. Relayers and the dApp read it before calling an intent failed.
-    pub fn nonce_status(&self, account_id: AccountId, nonce: Nonce) -> NonceStatus {
-        match Ledger(NearStorage).nonce_record(&account_id, &nonce) {
+    pub fn nonce_status(&self) {
+        let (account_id, nonce): (AccountId, Nonce) = read_args(|i| args::account_and(i, "nonce"));
+        let status = match Ledger(NearStorage).nonce_record(&account_id, &nonce) {
             None => NonceStatus::Unused,
             Some((_, Some(intent_hash))) => NonceStatus::Executed { intent_hash },
             Some((_, None)) => NonceStatus::Cancelled,
-        }
+        };
+        ret(&write::nonce_status(&status));
     }
 
     /// Keys that may sign for `account_id`: its implicit key (if any) and the registered ones;
     /// never a weak key.
-    pub fn public_keys_of(&self, account_id: AccountId) -> Vec<PublicKey> {
+    pub fn public_keys_of(&self) {
+        let account_id: AccountId = read_args(|i| args::one(i, "account_id"));
         let mut keys: Vec<PublicKey> = PublicKey::of_implicit_account(&account_id).into_iter().collect();
         keys.extend(Ledger(NearStorage).keys(&account_id));
         keys.retain(|k| !k.is_weak());
-        keys
+        ret(&args::keys_json(&keys));
     }
 
-    pub fn config(&self) -> ContractConfig {
-        ContractConfig {
+    pub fn config(&self) {
+        ret(&write::contract_config(&ContractConfig {
             owner_id: self.owner_id.clone(),
             paused: self.paused,
             max_deadline_horizon_ns: Deadline(MAX_DEADLINE_HORIZON_NS),
@@ -322,7 +331,7 @@ impl Contract {
             nonce_prune_grace_ns: Deadline(NONCE_PRUNE_GRACE_NS),
             max_withdrawals_per_intent: MAX_WITHDRAWALS_PER_INTENT as u32,
             max_withdrawals_per_batch: MAX_WITHDRAWALS_PER_BATCH as u32,
-        }
+        }));
     }
 
     // ---- owner: pause, ownership, upgrade. None of these can move a balance. ----
@@ -341,8 +350,10 @@ impl Contract {
         env::log_str("unpaused");
     }
 
+    /// `{"owner_id"}`.
     #[payable]
-    pub fn set_owner(&mut self, owner_id: AccountId) {
+    pub fn set_owner(&mut self) {
+        let owner_id = read_args(|i| args::one(i, "owner_id"));
         self.require_owner();
         self.owner_id = owner_id;
     }
@@ -377,9 +388,7 @@ impl Contract {
         let receiver = if msg.is_empty() {
             sender.clone()
         } else {
-            serde_json::from_slice::<DepositMsg>(msg.as_bytes())
-                .map_err(|e| IntentError::new(ErrorCode::MalformedDepositMessage, e.to_string()))?
-                .receiver_id
+            args::deposit_msg(msg.as_bytes()).map_err(|e| IntentError::new(ErrorCode::MalformedDepositMessage, e.0))?
         };
         // Only the transaction's signer can be trusted to be the depositor.
         let payer = (sender == env::signer_account_id()).then_some(&sender);
@@ -390,20 +399,25 @@ impl Contract {
 }
 
 fn send_withdrawal(w: Withdrawal) {
+    // The calls near-sdk's `ext` builders made: static gas, unused gas shared by weight 1.
     let transfer = match &w.token {
         TokenId::Near => Promise::new(w.receiver_id.clone()).transfer(NearToken::from_yoctonear(w.amount)),
-        TokenId::Nep141(token) => ext_ft::ext(token.clone())
-            .with_attached_deposit(ONE_YOCTO)
-            .with_static_gas(FT_TRANSFER_GAS)
-            .ft_transfer(w.receiver_id.clone(), U128(w.amount), w.memo.clone()),
+        TokenId::Nep141(token) => Promise::new(token.clone()).function_call_weight(
+            "ft_transfer",
+            args::ft_transfer_json(&w.receiver_id, w.amount, w.memo.as_deref()),
+            ONE_YOCTO,
+            FT_TRANSFER_GAS,
+            GasWeight::default(),
+        ),
     };
-    transfer
-        .then(
-            Contract::ext(env::current_account_id())
-                .with_static_gas(ON_WITHDRAW_GAS)
-                .on_withdraw(w.account_id, w.token, U128(w.amount), w.receiver_id),
-        )
-        .detach();
+    let callback = Promise::new(env::current_account_id()).function_call_weight(
+        "on_withdraw",
+        args::on_withdraw_json(&w.account_id, &w.token, w.amount, &w.receiver_id),
+        NearToken::from_yoctonear(0),
+        ON_WITHDRAW_GAS,
+        GasWeight::default(),
+    );
+    transfer.then(callback).detach();
 }
 
 /// Owner only, exactly 1 yoctoNEAR (like every owner call, so an owner's function-call access key

@@ -20,7 +20,7 @@ use outpost_protocol::validate::{check_batch_size, check_batch_withdrawals, chec
 use outpost_protocol::{
     verify_signed_intent, AccountId, Action, Crypto, IntentHash, Nonce, SignedAmount, SignedIntent, TokenId,
 };
-use serde::Serialize;
+use outpost_protocol::json::{push_array, push_display, ObjectWriter};
 use std::collections::BTreeMap;
 
 /// NEAR allows 16 KiB of logs per receipt; the batch's events get this much, the rest is headroom
@@ -71,7 +71,7 @@ pub struct ItemCost {
 }
 
 /// An item that passed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExecutedIntent {
     pub intent_hash: IntentHash,
     pub signer_id: AccountId,
@@ -81,19 +81,13 @@ pub struct ExecutedIntent {
 
 /// Ledger balance taken out by a `withdraw` action; the contract sends it and refunds it in a
 /// callback if the transfer fails.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Withdrawal {
     pub account_id: AccountId,
     pub token: TokenId,
-    #[serde(serialize_with = "amount_str")]
     pub amount: u128,
     pub receiver_id: AccountId,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub memo: Option<String>,
-}
-
-fn amount_str<S: serde::Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(v)
 }
 
 /// Decides what a failing item does to the batch, and sees every verdict.
@@ -195,7 +189,7 @@ pub struct BatchOutcome {
     pub events: Vec<String>,
     /// The executed intents' hashes as a JSON array (`execute_intents` returns it; the `executed`
     /// event embeds it), so each hash is base58-encoded once.
-    pub hashes_json: Box<serde_json::value::RawValue>,
+    pub hashes_json: String,
     /// A batch-wide failure (only simulate returns an outcome with one).
     pub batch_error: Option<IntentError>,
 }
@@ -273,8 +267,8 @@ impl<'a, S: Storage, C: Crypto, I: Inspector> Engine<'a, S, C, I> {
             Ok(charge) => out.caller_charge = charge,
             Err(e) => return self.batch_failure(out, e),
         }
-        // Serialised once, embedded as is (no re-parse): our own list of strings is valid JSON.
-        out.hashes_json = serde_json::value::to_raw_value(&out.executed.iter().map(|e| &e.intent_hash).collect::<Vec<_>>()).expect("hashes serialise");
+        // Written once, embedded as is in the event and returned by the contract.
+        push_array(&mut out.hashes_json, &out.executed, |o, e| push_display(o, e.intent_hash));
         out.events = vec![executed_event(&self.env, out.caller_charge, &out.hashes_json)];
         let log_bytes: usize = out.events.iter().map(String::len).sum();
         if log_bytes > MAX_EVENT_LOG_BYTES {
@@ -447,19 +441,13 @@ impl ItemEffects {
     }
 }
 
-#[derive(Serialize)]
-struct Event<'a, T: Serialize> {
-    standard: &'static str,
-    version: &'static str,
-    event: &'a str,
-    data: T,
-}
-
-/// A NEP-297 log line.
-pub fn event_line<T: Serialize>(event: &str, data: T) -> String {
-    let e = Event { standard: EVENT_STANDARD, version: EVENT_VERSION, event, data };
-    // Our own event types always serialise.
-    format!("EVENT_JSON:{}", serde_json::to_string(&e).expect("event JSON"))
+/// A NEP-297 log line: `EVENT_JSON:{"standard":"outpost","version":..,"event":..,"data":<data>}`,
+/// `data` being JSON already.
+pub fn event_line(event: &str, data: &str) -> String {
+    let mut out = String::from("EVENT_JSON:");
+    ObjectWriter::new(&mut out).str("standard", EVENT_STANDARD).str("version", EVENT_VERSION).str("event", event).key("data").push_str(data);
+    out.push('}');
+    out
 }
 
 /// The batch's one event line, `executed`:
@@ -469,13 +457,23 @@ pub fn event_line<T: Serialize>(event: &str, data: T) -> String {
 /// with the arguments this accounts for every balance change the batch makes. The signer is not
 /// repeated here: a 64-hex implicit signer beside its hash takes 113 bytes, and at most 139 such
 /// pairs fit NEAR's 16 KiB of logs; a hash alone takes 47, so 320 intents fit.
-fn executed_event(env: &ChainEnv, charge: i128, h: &serde_json::value::RawValue) -> String {
-    #[derive(Serialize)]
-    struct Data<'a> {
-        by: &'a AccountId,
-        att: String,
-        chg: String,
-        h: &'a serde_json::value::RawValue,
+fn executed_event(env: &ChainEnv, charge: i128, h: &str) -> String {
+    let mut data = String::new();
+    ObjectWriter::new(&mut data).display("by", &env.caller).display("att", env.attached).display("chg", charge).key("h").push_str(h);
+    data.push('}');
+    event_line("executed", &data)
+}
+
+/// `[{"account_id", "token", "amount", "by"?, "st"?}]`: a credit, and who paid a new record's
+/// storage (`st` yoctoNEAR from `by`'s ledger NEAR) when one was made.
+pub fn balance_event(event: &str, account: &AccountId, token: &TokenId, amount: u128, paid: Option<(&AccountId, u128)>) -> String {
+    let mut data = String::from("[");
+    let mut o = ObjectWriter::new(&mut data);
+    o.display("account_id", account).display("token", token).display("amount", amount);
+    if let Some((by, st)) = paid {
+        o.display("by", by).display("st", st);
     }
-    event_line("executed", Data { by: &env.caller, att: env.attached.to_string(), chg: charge.to_string(), h })
+    o.end();
+    data.push(']');
+    event_line(event, &data)
 }

@@ -4,6 +4,7 @@
 //! adds or frees, so it charges or credits whoever the README says pays (v2: the batch caller, the
 //! depositor, the pruner; never the contract, never a receiver).
 
+pub mod args;
 pub mod engine;
 pub mod ledger;
 pub mod storage;
@@ -17,7 +18,6 @@ use outpost_protocol::abi::{BatchFailure, ItemResult, SimulationReport};
 use outpost_protocol::error::{ErrorCode, IntentError};
 use outpost_protocol::limits::MAX_BATCH_GAS;
 use outpost_protocol::{AccountId, Crypto, Nonce, PublicKey, SignedAmount, SignedIntent, TokenId};
-use serde::Serialize;
 use storage::{Overlay, Storage};
 
 /// Runs and commits a batch: all items pass and every change is written, or nothing is. The
@@ -84,30 +84,6 @@ pub fn storage_cost(bytes: i64, storage_byte_cost: u128) -> u128 {
     u128::from(bytes.max(0) as u64).saturating_mul(storage_byte_cost)
 }
 
-#[derive(Serialize)]
-struct BalanceEvent<'a> {
-    account_id: &'a AccountId,
-    token: &'a TokenId,
-    #[serde(serialize_with = "amount_str")]
-    amount: u128,
-    /// Who paid a new record's storage, and how much (from its ledger NEAR), when one was made.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    by: Option<&'a AccountId>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_amount_str")]
-    st: Option<u128>,
-}
-
-fn amount_str<S: serde::Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(v)
-}
-
-fn opt_amount_str<S: serde::Serializer>(v: &Option<u128>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(v) => s.collect_str(v),
-        None => s.serialize_none(),
-    }
-}
-
 /// A credit made outside a batch (a deposit, a refund), with its storage bytes and event.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Credit {
@@ -164,10 +140,7 @@ pub fn receive_tokens<S: Storage>(
     ledger.0.into_changes().apply_to(storage);
     Ok(Credit {
         storage_bytes,
-        event: engine::event_line(
-            "deposit",
-            [BalanceEvent { account_id: receiver, token, amount, by: paid_by, st: paid_by.map(|_| cost) }],
-        ),
+        event: engine::balance_event("deposit", receiver, token, amount, paid_by.map(|by| (by, cost))),
     })
 }
 
@@ -192,7 +165,7 @@ fn credit<S: Storage>(storage: &mut S, account: &AccountId, token: &TokenId, amo
     overlay.0.into_changes().apply_to(storage);
     Ok(Credit {
         storage_bytes,
-        event: engine::event_line(event, [BalanceEvent { account_id: account, token, amount, by: None, st: None }]),
+        event: engine::balance_event(event, account, token, amount, None),
     })
 }
 
@@ -247,15 +220,10 @@ fn finish_free<S: Storage>(mut ledger: Ledger<Overlay<'_, S>>, to: &AccountId, c
             credited = 0;
         }
     }
-    #[derive(Serialize)]
-    struct FreedEvent<'a> {
-        by: &'a AccountId,
-        n: u32,
-        bytes: u64,
-        #[serde(serialize_with = "amount_str")]
-        credit: u128,
-    }
-    let event = engine::event_line("storage_freed", FreedEvent { by: to, n: count, bytes, credit: credited });
+    // `{"by", "n", "bytes", "credit"}`
+    let mut data = String::new();
+    outpost_protocol::json::ObjectWriter::new(&mut data).display("by", to).raw("n", count).raw("bytes", bytes).display("credit", credited).end();
+    let event = engine::event_line("storage_freed", &data);
     (ledger.0.into_changes(), Freed { count, bytes, credited, event })
 }
 

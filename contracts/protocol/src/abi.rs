@@ -238,3 +238,81 @@ pub mod relay {
         pub reason: Option<String>,
     }
 }
+
+/// The contract's result JSON, written by hand (`crate::json`), byte for byte what serde_json
+/// writes for these types (tests compare them), so the contract carries no serde_json.
+pub mod write {
+    use super::*;
+    use crate::json::{push_array, push_display, ObjectWriter};
+
+    pub fn item_result(out: &mut String, r: &ItemResult) {
+        let mut o = ObjectWriter::new(out);
+        match r {
+            ItemResult::Ok => o.str("status", "ok"),
+            ItemResult::Failed { code, detail } => o.str("status", "failed").str("code", code).str("detail", detail),
+        }
+        .end();
+    }
+
+    pub fn simulation_report(r: &SimulationReport) -> String {
+        let mut out = String::new();
+        let mut o = ObjectWriter::new(&mut out);
+        push_array(o.key("outcomes"), &r.outcomes, |out, i| {
+            let mut o = ObjectWriter::new(out);
+            o.raw("index", i.index);
+            if let Some(h) = &i.intent_hash {
+                o.display("intent_hash", h);
+            }
+            if let Some(s) = &i.signer_id {
+                o.display("signer_id", s);
+            }
+            if let Some(n) = &i.nonce {
+                o.display("nonce", n);
+            }
+            item_result(o.key("result"), &i.result);
+            o.raw("gas", i.gas).raw("storage_bytes", i.storage_bytes).display("storage_cost", i.storage_cost).end();
+        });
+        push_array(o.key("balance_changes"), &r.balance_changes, |out, c| {
+            ObjectWriter::new(out).display("account_id", &c.account_id).display("token", &c.token).display("delta", c.delta).end();
+        });
+        if let Some(e) = &r.batch_error {
+            item_result(o.key("batch_error"), e);
+        }
+        o.display("caller_charge", r.caller_charge).raw("gas", r.gas).end();
+        out
+    }
+
+    pub fn nonce_status(s: &NonceStatus) -> String {
+        let mut out = String::new();
+        let mut o = ObjectWriter::new(&mut out);
+        match s {
+            NonceStatus::Unused => o.str("state", "unused"),
+            NonceStatus::Executed { intent_hash } => o.str("state", "executed").display("intent_hash", intent_hash),
+            NonceStatus::Cancelled => o.str("state", "cancelled"),
+        }
+        .end();
+        out
+    }
+
+    pub fn contract_config(c: &ContractConfig) -> String {
+        let mut out = String::new();
+        ObjectWriter::new(&mut out)
+            .display("owner_id", &c.owner_id)
+            .raw("paused", c.paused)
+            .display("max_deadline_horizon_ns", c.max_deadline_horizon_ns)
+            .raw("max_batch_size", c.max_batch_size)
+            .display("storage_byte_cost", c.storage_byte_cost)
+            .display("nonce_prune_grace_ns", c.nonce_prune_grace_ns)
+            .raw("max_withdrawals_per_intent", c.max_withdrawals_per_intent)
+            .raw("max_withdrawals_per_batch", c.max_withdrawals_per_batch)
+            .end();
+        out
+    }
+
+    /// A JSON string of a `Display` value (`get_balance`'s amount, a key, ...).
+    pub fn display(v: impl core::fmt::Display) -> String {
+        let mut out = String::new();
+        push_display(&mut out, v);
+        out
+    }
+}

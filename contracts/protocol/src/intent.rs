@@ -64,29 +64,46 @@ pub enum Action {
 }
 
 /// The flat JSON form of an action: every field any action has, plus `type`.
+/// `crate::json` fills the same struct and calls the same `TryFrom`, so both decoders agree on
+/// which fields each action type takes.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct WireAction {
+pub(crate) struct WireAction {
     #[serde(rename = "type")]
-    kind: ActionKind,
-    token: Option<TokenId>,
-    amount: Option<Amount>,
-    receiver_id: Option<AccountId>,
-    memo: Option<String>,
-    diff: Option<BTreeMap<TokenId, SignedAmount>>,
-    public_key: Option<PublicKey>,
-    nonces: Option<Vec<Nonce>>,
+    pub(crate) kind: ActionKind,
+    pub(crate) token: Option<TokenId>,
+    pub(crate) amount: Option<Amount>,
+    pub(crate) receiver_id: Option<AccountId>,
+    pub(crate) memo: Option<String>,
+    pub(crate) diff: Option<BTreeMap<TokenId, SignedAmount>>,
+    pub(crate) public_key: Option<PublicKey>,
+    pub(crate) nonces: Option<Vec<Nonce>>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum ActionKind {
+pub(crate) enum ActionKind {
     Transfer,
     Withdraw,
     TokenDiff,
     AddPublicKey,
     RemovePublicKey,
     InvalidateNonces,
+}
+
+impl ActionKind {
+    /// The `type` names, as serde's `rename_all = "snake_case"` spells them.
+    pub(crate) fn from_name(name: &str) -> Option<ActionKind> {
+        Some(match name {
+            "transfer" => ActionKind::Transfer,
+            "withdraw" => ActionKind::Withdraw,
+            "token_diff" => ActionKind::TokenDiff,
+            "add_public_key" => ActionKind::AddPublicKey,
+            "remove_public_key" => ActionKind::RemovePublicKey,
+            "invalidate_nonces" => ActionKind::InvalidateNonces,
+            _ => return None,
+        })
+    }
 }
 
 impl TryFrom<WireAction> for Action {

@@ -7,6 +7,8 @@
 //! * [`validate`]: the stateless rules, in the order DESIGN.md §2 gives;
 //! * [`error`]: stable error codes;
 //! * [`gossip`]: the p2p envelope and its size limit;
+//! * [`json`]: the strict JSON reader and writer the contract uses instead of serde_json, and
+//!   every target uses to parse a signed message;
 //! * [`abi`]: JSON shapes of the intents contract's results that relayers and the dApp read;
 //! * [`queue`]: the offline queue's record and its state machine (feature `dalek`).
 //!
@@ -18,6 +20,7 @@ pub mod crypto;
 pub mod error;
 pub mod gossip;
 pub mod intent;
+pub mod json;
 pub mod limits;
 pub mod nep413;
 #[cfg(feature = "dalek")]

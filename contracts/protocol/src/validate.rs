@@ -78,10 +78,10 @@ pub fn check_sizes(signed: &SignedIntent) -> Result<(), IntentError> {
     }
 }
 
-/// Parses the signed message as an [`Intent`].
+/// Parses the signed message as an [`Intent`], with the same reader on every target (contract,
+/// node, dApp), so all of them accept and refuse exactly the same messages (`crate::json`).
 pub fn decode_intent(message: &str) -> Result<Intent, IntentError> {
-    // from_slice, not from_str: one serde_json reader type in the contract keeps the wasm smaller.
-    serde_json::from_slice(message.as_bytes()).map_err(|e| reject(ErrorCode::MessageMalformed, e.to_string()))
+    crate::json::decode_intent(message)
 }
 
 /// Every rule a user can check before signing: deadline window, fee and actions. With the nonce
