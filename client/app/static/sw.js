@@ -6,7 +6,7 @@
 const VERSION = '__OUTPOST_BUILD__';
 // wasm-bindgen's snippets (snippets/<crate>-<hash>/*.js, imported by the glue) are listed by the
 // build script in place of the marker.
-const SHELL = ['./', './index.html', './style.css', './outpost_client_app.js', './outpost_client_app_bg.wasm', './wallet.js', './network.json'/*__OUTPOST_SNIPPETS__*/];
+const SHELL = ['./', './index.html', './style.css', './outpost_client_app.js', './outpost_client_app_bg.wasm', './main.js', './worker.js', './wallet.js', './network.json'/*__OUTPOST_SNIPPETS__*/];
 // A request's path relative to the worker's folder, `./x` (the dApp may live under a sub-path).
 const BASE = new URL('./', self.location.href).pathname;
 self.addEventListener('install', (e) => {

@@ -121,6 +121,23 @@ pub struct Vault {
     pub ciphertext: String,
 }
 
+/// The key worker's two requests (a Web Worker running this same code, so Argon2id never freezes
+/// the page). Text in and out, and no request type of its own: only strings cross `postMessage`,
+/// and each serde type costs the page's bundle.
+///
+/// Unlock: the vault as stored (JSON) → the secret key, `ed25519:…`.
+pub fn worker_unlock(vault_json: &str, passphrase: &str) -> Result<String, Problem> {
+    let vault: Vault = serde_json::from_slice(vault_json.as_bytes()).map_err(|_| Problem::new("the stored key is damaged (cannot decode it)"))?;
+    vault.unlock(passphrase).map(|k| k.to_string())
+}
+
+/// Seal: a secret key (`ed25519:…`), passphrase and named account (empty: none) → the vault JSON.
+pub fn worker_seal(secret_key: &str, passphrase: &str, named_account: &str) -> Result<String, Problem> {
+    let key = import_secret_key(secret_key)?;
+    let vault = Vault::seal(&key, passphrase, parse_named_account(named_account)?, KdfParams::default())?;
+    Ok(serde_json::to_string(&vault).expect("plain JSON"))
+}
+
 /// Passphrases shorter than this are refused: the vault sits in the browser profile, so the
 /// passphrase is the only thing between a copied profile and the funds.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
@@ -259,6 +276,20 @@ pub fn parse_named_account(text: &str) -> Result<Option<AccountId>, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn the_key_worker_seals_and_unlocks_through_text() {
+        let (key, _) = generate().unwrap();
+        let vault_json = worker_seal(&key.to_string(), "a long passphrase", "carol.testnet").unwrap();
+        let vault: Vault = serde_json::from_str(&vault_json).unwrap();
+        assert_eq!((vault.public_key, vault.account_id().as_str()), (key.public_key(), "carol.testnet"));
+        assert_eq!(worker_unlock(&vault_json, "a long passphrase").unwrap(), key.to_string());
+        assert_eq!(worker_unlock(&vault_json, "wrong passphrase").unwrap_err(), vault.unlock("wrong passphrase").unwrap_err());
+        assert!(worker_seal(&key.to_string(), "short", "").unwrap_err().0.contains("at least 8"));
+        assert!(worker_seal("ed25519:junk", "a long passphrase", "").is_err());
+        assert!(worker_unlock("{}", "a long passphrase").unwrap_err().0.contains("damaged"));
+        let implicit: Vault = serde_json::from_str(&worker_seal(&key.to_string(), "a long passphrase", "").unwrap()).unwrap();
+        assert_eq!(implicit.named_account, None);
+    }
 
     const FAST: KdfParams = KdfParams { memory_kib: 64, passes: 1, lanes: 1 };
 

@@ -3,7 +3,7 @@
 use crate::app::{field, input_value, AppCtx};
 use crate::net::{self, now_ms};
 use outpost_client_model::compose::format_units;
-use outpost_client_model::keys::{self, KdfParams, Vault};
+use outpost_client_model::keys;
 use outpost_client_model::rpc;
 use outpost_protocol::{SecretKey, TokenId};
 use wasm_bindgen_futures::spawn_local;
@@ -23,7 +23,7 @@ pub fn keys_screen() -> Html {
     let phrase = use_state(|| None::<String>);
     let confirm_forget = use_state(|| false);
     let balances = use_state(Vec::<(String, Result<String, String>)>::new);
-    let unlock_ms = use_state(|| None::<f64>);
+    let unlock_ms = use_state(|| None::<(f64, &'static str)>);
 
     let save_new = {
         let (c, app, pass, pass2, named, msg) = (
@@ -45,12 +45,14 @@ pub fn keys_screen() -> Html {
                 Ok(n) => n,
                 Err(e) => return msg.set(Some(Err(e.0))),
             };
-            let vault = match Vault::seal(&key, &pass, named_account, KdfParams::default()) {
-                Ok(v) => v,
-                Err(e) => return msg.set(Some(Err(e.0))),
-            };
-            let (c, app, msg) = (c.clone(), app.clone(), msg.clone());
+            let (c, app, msg, pass) = (c.clone(), app.clone(), msg.clone(), (*pass).clone());
+            msg.set(Some(Ok("encrypting the key (Argon2id)…".into())));
             spawn_local(async move {
+                // Argon2id runs in the key worker: the page stays responsive meanwhile.
+                let vault = match crate::kdf::seal(&key, &pass, named_account).await {
+                    Ok((v, _)) => v,
+                    Err(e) => return msg.set(Some(Err(e.0))),
+                };
                 match c.db.save_vault(Some(&vault)).await {
                     Ok(()) => {
                         *c.vault.borrow_mut() = Some(vault);
@@ -155,18 +157,23 @@ pub fn keys_screen() -> Html {
                 return;
             };
             let t0 = js_sys::Date::now();
-            match vault.unlock(&unlock_pass) {
-                Ok(k) => {
-                    unlock_ms.set(Some(js_sys::Date::now() - t0));
-                    *c.key.borrow_mut() = Some(k);
-                    c.idle_locked.set(false);
-                    c.last_activity.set(now_ms());
-                    unlock_pass.set(String::new());
-                    msg.set(Some(Ok("unlocked".into())));
-                    app.refresh.emit(());
+            let (c, app, msg, unlock_ms, unlock_pass) = (c.clone(), app.clone(), msg.clone(), unlock_ms.clone(), unlock_pass.clone());
+            let pass = (*unlock_pass).clone();
+            msg.set(Some(Ok("unlocking…".into())));
+            spawn_local(async move {
+                match crate::kdf::unlock(&vault, &pass).await {
+                    Ok((k, at)) => {
+                        unlock_ms.set(Some((js_sys::Date::now() - t0, at.name())));
+                        *c.key.borrow_mut() = Some(k);
+                        c.idle_locked.set(false);
+                        c.last_activity.set(now_ms());
+                        unlock_pass.set(String::new());
+                        msg.set(Some(Ok("unlocked".into())));
+                        app.refresh.emit(());
+                    }
+                    Err(e) => msg.set(Some(Err(e.0))),
                 }
-                Err(e) => msg.set(Some(Err(e.0))),
-            }
+            });
         })
     };
     let on_lock = {
@@ -226,6 +233,7 @@ pub fn keys_screen() -> Html {
             });
         })
     };
+    use_effect_with((), |_| crate::kdf::warm());
     {
         // Balances without a click: on every visit, and when the key or the network changes.
         let on_balances = on_balances.clone();
@@ -311,7 +319,7 @@ pub fn keys_screen() -> Html {
                     }
                     if unlocked {
                         <button id="lock" onclick={on_lock}>{"Lock"}</button>
-                        if let Some(ms) = *unlock_ms { <span id="unlock-ms" data-ms={ms.to_string()}>{ format!(" unlocked in {ms:.0} ms") }</span> }
+                        if let Some((ms, at)) = *unlock_ms { <span id="unlock-ms" data-ms={ms.to_string()} data-kdf={at}>{ format!(" unlocked in {ms:.0} ms (Argon2id in the {at})") }</span> }
                         <div class="export">
                             <button id="export-key" onclick={{
                                 let (c, app) = (c.clone(), app.clone());
