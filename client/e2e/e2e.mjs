@@ -186,12 +186,16 @@ const BASE = `http://127.0.0.1:${server.address().port}`;
 networkJson = { networks: [{ name: 'sandbox', chain_id: 'localnet', rpc_url: `${BASE}/rpc`, intents_contract: CONTRACT, relayer_url: BASE, peers: [] }] };
 
 const report = {};
+// Every CSP violation any page or frame reports (Chromium logs each one to the console).
+const cspViolations = [];
+const watchCsp = (ctx) => ctx.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
 const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-'));
 const context = await chromium.launchPersistentContext(userDir, {
   executablePath: CHROMIUM,
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
+watchCsp(context);
 // Every request the page (or its service worker) makes, for the key-material check.
 const requests = [];
 context.on('request', (r) => {
@@ -897,10 +901,12 @@ try {
     const dirW = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-wallet-'));
     const contextW = await chromium.launchPersistentContext(dirW, { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
     contextW.on('request', (r) => requests.push({ url: r.url(), body: r.postData() || '' }));
+    watchCsp(contextW);
     try {
       const pw = contextW.pages()[0] || (await contextW.newPage());
       pw.on('pageerror', (e) => log('page error:', e.message));
       pw.on('console', (m) => { if (m.type() === 'error') log('console error:', m.text()); });
+      pw.on('response', (r) => { if (r.status() >= 400) log('HTTP', r.status(), r.url()); });
       await walletScenario(pw);
     } finally {
       await contextW.close();
@@ -913,6 +919,7 @@ try {
     const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-p2p-'));
     const context2 = await chromium.launchPersistentContext(dir2, { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
     context2.on('request', (r) => requests.push({ url: r.url(), body: r.postData() || '' }));
+    watchCsp(context2);
     try {
       const p2 = context2.pages()[0] || (await context2.newPage());
       p2.on('pageerror', (e) => log('page error:', e.message));
@@ -925,6 +932,20 @@ try {
     report.p2p = 'SKIPPED';
     console.log('\n*** SKIPPED: the dApp-to-outpost-node gossip part (set OUTPOST_NODE_BIN to an outpost-node binary) ***\n');
   }
+
+  // 9. The CSP held everywhere above (wallet iframes included); and it does block an injected script.
+  expect(cspViolations.length === 0, `CSP: no page or frame reported a violation (${cspViolations.length}: ${cspViolations.slice(0, 2).join(' | ')})`);
+  page = await context.newPage(); // the scenarios' pages are closed by now
+  await page.goto(BASE);
+  await ready();
+  const blocked = await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__injected = 1';
+    document.body.appendChild(s);
+    return window.__injected === undefined;
+  });
+  await page.waitForTimeout(200);
+  expect(blocked && cspViolations.some((v) => /script-src/.test(v)), 'CSP: an injected inline script does not run, and is reported');
 } catch (e) {
   try {
     await screenshot('failure');

@@ -21,6 +21,9 @@ function connectorFor(cfgJson) {
     providers,
     features: { signMessage: true, signAndSendTransaction: true },
     footerBranding: null,
+    // The page's CSP forbids inline scripts; near-connect's wallet iframe (srcdoc, which inherits
+    // it) gets the build's nonce for its two.
+    cspNonce: document.querySelector('meta[name="outpost-csp-nonce"]')?.content,
     autoConnect: false,
     logger: localStorage.getItem('outpost.wallet-debug') ? console : undefined,
   });
