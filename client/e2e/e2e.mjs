@@ -240,13 +240,19 @@ async function unlock() {
   await page.waitForSelector('#lock-state:text("unlocked")');
   return Number(await page.getAttribute('#unlock-ms', 'data-ms'));
 }
+// "Review and sign", then confirm what the review shows.
+async function signIt() {
+  await page.click('#sign');
+  await page.waitForSelector('#review #review-summary', { timeout: 10_000 });
+  await page.click('#confirm-sign');
+}
 async function composeTransfer(amount, memo = '') {
   await tab('compose');
   const prev = (await page.locator('#compose-status').count()) ? await text('#compose-status') : '';
   await page.fill('#amount', String(amount));
   await page.fill('#receiver', 'bob.testnet');
   await page.fill('#memo', memo);
-  await page.click('#sign');
+  await signIt();
   await page.waitForFunction((prev) => {
     const el = document.querySelector('#compose-status.ok');
     return el && el.textContent.startsWith('queued') && el.textContent !== prev;
@@ -438,7 +444,7 @@ async function walletScenario(wp) {
   await page.selectOption('#sign-with', 'wallet');
   await page.fill('#amount', '0.3');
   await page.fill('#receiver', 'bob.testnet');
-  await page.click('#sign');
+  await signIt();
   await page.waitForSelector('#compose-status.ok:has-text("queued")', { timeout: 20_000 });
   await tab('queue');
   const walletId = await page.locator('li.rec').first().getAttribute('data-id');
@@ -468,7 +474,7 @@ async function walletScenario(wp) {
   await page.fill('#amount', '1.5');
   await page.fill('#receiver', 'bob.testnet');
   await page.waitForFunction(() => [...document.querySelectorAll('#tokens option')].some((o) => o.value === 'nep141:usdc.test.near'), null, { timeout: 10_000 });
-  await page.click('#sign');
+  await signIt();
   await page.waitForSelector('#compose-status.ok:has-text("queued")');
   let usdc;
   for (let i = 0; i < 100 && !usdc; i++) {
@@ -543,7 +549,18 @@ try {
   expect(await page.$eval('#token', (e) => !!e.list && e.list.id === 'tokens' && [...e.list.options].some((o) => o.value === 'near')),
     "compose: the token field offers the network's tokens (its datalist)");
 
-  // 3. Sign one online, then go offline and queue two.
+  // 3. Review first (nothing signed or stored until confirmed), sign one online, then go offline
+  // and queue two.
+  await page.fill('#amount', '1.5');
+  await page.fill('#receiver', 'bob.testnet');
+  await page.fill('#memo', 'lunch');
+  const stored0 = (await idbIds()).length;
+  await page.click('#sign');
+  await page.waitForSelector('#review');
+  expect((await text('#review-summary')).startsWith('send 1.5 NEAR to bob.testnet') && (await idbIds()).length === stored0 && posts.length === 0, 'review: what will be signed is shown first; nothing is signed or stored yet');
+  await screenshot('compose-review');
+  await page.click('#review-cancel');
+  await page.waitForSelector('#sign');
   await composeTransfer('1.5', 'lunch');
   await page.waitForFunction(() => true);
   for (let i = 0; i < 100 && accepted.size < 1; i++) await page.waitForTimeout(100);
@@ -859,7 +876,7 @@ try {
   await page.selectOption('#kind', 'withdraw');
   await page.fill('#amount', '0.5');
   await page.fill('#receiver', 'alice.test.near');
-  await page.click('#sign');
+  await signIt();
   await page.waitForSelector('#compose-status.ok:has-text("withdraw 0.5 NEAR")');
   await page.selectOption('#kind', 'swap');
   await page.fill('#give-token', 'near');
@@ -870,7 +887,7 @@ try {
   expect((await text('#err-get-token')).includes('gives one token and receives another'), 'swap: the same token on both sides is explained');
   await page.fill('#get-token', 'nep141:token.test.near');
   await page.fill('#get-amount', '250');
-  await page.click('#sign');
+  await signIt();
   await page.waitForSelector('#compose-status.ok:has-text("swap offer")');
   await screenshot('compose-swap');
   for (let i = 0; i < 100; i++) {

@@ -32,6 +32,8 @@ pub fn compose_screen() -> Html {
     let status = use_state(|| None::<Result<String, String>>);
     // Sign with the local key (offline too) or, when one is signed in, the NEAR wallet (online).
     let with_wallet = use_state(|| false);
+    // What "Sign" will sign, shown first: exactly this intent is signed on confirmation.
+    let review = use_state(|| None::<(outpost_protocol::Intent, bool)>);
 
     let draft = Draft {
         kind: *kind,
@@ -82,18 +84,38 @@ pub fn compose_screen() -> Html {
     };
     let err = |f: Field| errors.get(&f).filter(|_| *show_all || typed(f));
 
-    let on_sign = {
-        let (c, app, status, show_all, amount, memo) = (
-            c.clone(),
-            app.clone(),
-            status.clone(),
-            show_all.clone(),
-            amount.clone(),
-            memo.clone(),
-        );
-        let draft = draft.clone();
+    // "Sign" first shows what will be signed (the review); nothing is signed until confirmed.
+    let on_review = {
+        let (c, status, show_all, review, draft) = (c.clone(), status.clone(), show_all.clone(), review.clone(), draft.clone());
         Callback::from(move |_| {
             show_all.set(true);
+            let signer = if use_wallet {
+                c.wallet.borrow().as_ref().map(|w| w.account_id.clone())
+            } else {
+                if c.vault.borrow().is_none() {
+                    return status.set(Some(Err("create or import a key first (Keys)".into())));
+                }
+                if c.key.borrow().is_none() {
+                    return status.set(Some(Err("unlock your key first (Keys): signing needs it".into())));
+                }
+                c.vault.borrow().as_ref().map(|v| v.account_id())
+            };
+            let Some(signer) = signer else { return };
+            match draft.build(&signer, now_ms() * 1_000_000, &c.decimals()) {
+                Ok(i) => {
+                    status.set(None);
+                    review.set(Some((i, use_wallet)));
+                }
+                Err(_) => status.set(Some(Err("fix the fields marked above".into()))),
+            }
+        })
+    };
+    let on_confirm = {
+        let (c, app, status, amount, memo) = (c.clone(), app.clone(), status.clone(), amount.clone(), memo.clone());
+        let review = review.clone();
+        Callback::from(move |_| {
+            let Some((intent, use_wallet)) = (*review).clone() else { return };
+            review.set(None);
             let now = now_ms();
             let recipient = c.network.borrow().intents_contract.clone();
             let (c2, app, status2, amount, memo) = (c.clone(), app.clone(), status.clone(), amount.clone(), memo.clone());
@@ -122,10 +144,8 @@ pub fn compose_screen() -> Html {
                 });
             };
             if use_wallet {
-                let Some(account) = c.wallet.borrow().clone() else { return };
-                let intent = match draft.build(&account.account_id, now * 1_000_000, &c.decimals()) {
-                    Ok(i) => i,
-                    Err(_) => return status.set(Some(Err("fix the fields marked above".into()))),
+                let Some(account) = c.wallet.borrow().clone().filter(|a| a.account_id == intent.signer_id) else {
+                    return status.set(Some(Err("the wallet signed out or changed account since the review: review again".into())));
                 };
                 let summary = compose::summarize(&intent, &c.decimals());
                 let net = c.network.borrow().clone();
@@ -157,10 +177,9 @@ pub fn compose_screen() -> Html {
             let Some(key) = c.key.borrow().clone() else {
                 return status.set(Some(Err("unlock your key first (Keys): signing needs it".into())));
             };
-            let intent = match draft.build(&vault.account_id(), now * 1_000_000, &c.decimals()) {
-                Ok(i) => i,
-                Err(_) => return status.set(Some(Err("fix the fields marked above".into()))),
-            };
+            if vault.account_id() != intent.signer_id {
+                return status.set(Some(Err("the key changed since the review: review again".into())));
+            }
             queue(
                 compose::sign(&key, &intent, &recipient)
                     .and_then(|s| new_record(s, compose::summarize(&intent, &c.decimals()), now))
@@ -218,7 +237,22 @@ pub fn compose_screen() -> Html {
             { field("hours", "Valid for (hours)", "text", &hours, err(Field::ValidHours)) }
             { field("fee", "Relayer fee in NEAR (optional, paid to whoever submits it)", "text", &fee, err(Field::Fee)) }
             if let Some(e) = err(Field::Form) { <div class="err" id="err-form">{e.clone()}</div> }
-            <button id="sign" onclick={on_sign}>{"Sign and queue"}</button>
+            if let Some((intent, wallet)) = &*review {
+                <div class="review" id="review">
+                    <h3>{"Check, then sign"}</h3>
+                    <p id="review-summary">{ compose::summarize(intent, &c.decimals()) }</p>
+                    <dl>
+                        <dt>{"Signed by"}</dt><dd class="mono">{ format!("{}{}", intent.signer_id, if *wallet { " (with the wallet)" } else { " (this device's key)" }) }</dd>
+                        <dt>{"For"}</dt><dd class="mono">{ format!("{} on {}", c.network.borrow().intents_contract, c.network.borrow().name) }</dd>
+                        <dt>{"Valid until"}</dt><dd>{ String::from(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64((intent.deadline.0 / 1_000_000) as f64)).to_string()) }</dd>
+                        if let Some(f) = &intent.fee { <dt>{"Relayer fee"}</dt><dd>{ format!("{} {}", compose::format_units(f.amount.0, c.decimals()(&f.token)), c.network.borrow().symbol(&f.token)) }</dd> }
+                    </dl>
+                    <button id="confirm-sign" onclick={on_confirm}>{ if *wallet { "Sign with the wallet and queue" } else { "Sign and queue" } }</button>
+                    <button id="review-cancel" onclick={{ let review = review.clone(); Callback::from(move |_| review.set(None)) }}>{"Back"}</button>
+                </div>
+            } else {
+                <button id="sign" onclick={on_review}>{"Review and sign"}</button>
+            }
             { match &*status {
                 Some(Ok(m)) => html!{ <p class="ok" id="compose-status">{m}</p> },
                 Some(Err(m)) => html!{ <p class="err" id="compose-status">{m}</p> },
