@@ -66,9 +66,9 @@ ensure_chromium() {
 
 # playwright-core (no browser download), pinned in client/e2e/package-lock.json.
 ensure_e2e_tools() {
-  if [ ! -d "$ROOT/client/e2e/node_modules/playwright-core" ]; then
+  if [ ! -d "$ROOT/client/e2e/node_modules/playwright-core" ] || [ ! -d "$ROOT/client/e2e/node_modules/jsqr" ]; then
     command -v npm >/dev/null || die "npm is needed for the dApp's browser tests; install Node.js 18+"
-    step "Installing npm tools for the dApp tests (playwright-core)"
+    step "Installing npm tools for the dApp tests (playwright-core, jsqr, pngjs)"
     (cd "$ROOT/client/e2e" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }

@@ -13,6 +13,8 @@ import path from 'node:path';
 import os from 'node:os';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
 
 const DIST = path.resolve(process.argv[2] || '../../target/client');
 const ART = path.resolve(process.argv[3] || '../../target/client-e2e');
@@ -207,6 +209,11 @@ let page = context.pages()[0] || (await context.newPage());
 page.on('pageerror', (e) => log('page error:', e.message));
 let shot = 0;
 const screenshot = async (name) => page.screenshot({ path: path.join(ART, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+// Reads a QR code drawn in the page back with a real decoder (jsQR) from a screenshot.
+async function readQr(sel) {
+  const png = PNG.sync.read(await page.locator(sel).screenshot());
+  return jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? null;
+}
 const text = async (sel) => (await page.locator(sel).first().textContent({ timeout: 10_000 })) || '';
 const tab = async (name) => page.click(`#tab-${name}`);
 const ready = async () => page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
@@ -422,6 +429,19 @@ async function walletScenario(wp) {
   await tab('keys');
   expect((await text('#named-account')) === WALLET_ACCOUNT, 'register: the local key now signs as the wallet\'s account');
   await screenshot('wallet-keys-registered');
+
+  // Receive: the accounts to be paid at, a QR code a phone can read, and copy.
+  await tab('receive');
+  const accountsShown = await page.locator('.receive-account').allTextContents();
+  expect(accountsShown[0] === WALLET_ACCOUNT && accountsShown.length === 2 && /^[0-9a-f]{64}$/.test(accountsShown[1]), `receive: the key's named account, then its implicit one (${accountsShown})`);
+  expect((await readQr('#receive-qr')) === WALLET_ACCOUNT, 'receive: the QR code reads back (jsQR) as the account id');
+  await page.locator('button.show-qr').nth(1).click();
+  await page.waitForSelector(`#receive-qr[data-account="${accountsShown[1]}"]`);
+  expect((await readQr('#receive-qr')) === accountsShown[1], 'receive: a 64-character implicit account id reads back too (version 5)');
+  await screenshot('receive');
+  await page.locator('button.copy').first().click();
+  await page.waitForSelector('#receive-msg');
+  expect((await page.evaluate(() => navigator.clipboard.readText())) === WALLET_ACCOUNT, 'receive: "Copy" puts the account id on the clipboard');
 
   // Offline: the device key signs for the wallet's account; online again: it settles.
   const posts0 = posts.length;
@@ -917,6 +937,7 @@ try {
   {
     const dirW = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-wallet-'));
     const contextW = await chromium.launchPersistentContext(dirW, { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    await contextW.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
     contextW.on('request', (r) => requests.push({ url: r.url(), body: r.postData() || '' }));
     watchCsp(contextW);
     try {

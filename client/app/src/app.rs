@@ -6,7 +6,7 @@ use crate::idb::Db;
 use crate::net::{self, now_ms, RelayerChannel, RpcOracle};
 use outpost_client_model::rpc;
 use crate::p2p::P2p;
-use crate::screens::{wallet::WalletScreen, 
+use crate::screens::{receive::ReceiveScreen, wallet::WalletScreen, 
     compose::ComposeScreen, keys::KeysScreen, network::NetworkScreen, queue::QueueScreen,
     verify::VerifyScreen,
 };
@@ -400,6 +400,7 @@ enum Screen {
     Verify,
     Network,
     Wallet,
+    Receive,
 }
 
 #[function_component(App)]
@@ -544,6 +545,7 @@ pub fn app() -> Html {
                 { tab(Screen::Compose, "tab-compose", "Compose") }
                 { tab(Screen::Queue, "tab-queue", "Queue") }
                 { tab(Screen::Verify, "tab-verify", "Verify") }
+                { tab(Screen::Receive, "tab-receive", "Receive") }
                 { tab(Screen::Wallet, "tab-wallet", "Wallet") }
                 { tab(Screen::Network, "tab-network", "Network") }
             </nav>
@@ -555,6 +557,7 @@ pub fn app() -> Html {
                 Screen::Verify => html!{ <VerifyScreen/> },
                 Screen::Network => html!{ <NetworkScreen/> },
                 Screen::Wallet => html!{ <WalletScreen/> },
+                Screen::Receive => html!{ <ReceiveScreen/> },
             } }
             </main>
         </ContextProvider<AppCtx>>

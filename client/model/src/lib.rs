@@ -10,6 +10,7 @@
 //! * [`tx`]: direct submission, borsh transactions built by hand;
 //! * [`verify`]: checking an intent someone handed over;
 //! * [`network`]: the deploy scripts' network config;
+//! * [`qr`]: QR codes for the receive screen;
 //! * [`wallet`]: what the dApp asks a NEAR wallet (near-connect) for, and checks in its answers.
 
 pub mod compose;
@@ -17,6 +18,7 @@ pub mod gossip;
 pub mod keys;
 pub mod mnemonic;
 pub mod network;
+pub mod qr;
 pub mod queue;
 pub mod relayer;
 pub mod rpc;

@@ -4,5 +4,6 @@ pub mod compose;
 pub mod keys;
 pub mod network;
 pub mod queue;
+pub mod receive;
 pub mod verify;
 pub mod wallet;

@@ -145,7 +145,7 @@ pub fn queue_screen() -> Html {
                             <button class="direct-wallet" onclick={act("direct-wallet", r.id.clone())}>{"Submit with the wallet (it pays the gas)"}</button>
                         }
                         <details><summary>{"Signed intent (JSON)"}</summary>
-                            <pre class="json">{ serde_json::to_string_pretty(&r.signed).unwrap_or_default() }</pre></details>
+                            <pre class="json">{ serde_json::to_string(&r.signed).unwrap_or_default() }</pre></details>
                     </li>
                 }
             }) }
