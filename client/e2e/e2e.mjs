@@ -713,8 +713,6 @@ try {
   networkJson = firstConfig;
 
   // Throughput of sign + validate in the page.
-  report.sign_validate_per_s = await page.evaluate(() => window.outpostBench(500));
-  log('sign+validate', report.sign_validate_per_s.toFixed(0), 'intents/s');
 
   // 5. Offline/online flaps: queue intents in both states, reload now and then; nothing may be
   // lost or duplicated.
@@ -1007,7 +1005,6 @@ try {
     `| navigation → interactive (performance mark) | ${report.time_to_interactive_ms?.toFixed?.(0)} ms |`,
     `| create key (generate + Argon2id seal) | ${report.create_key_ms} ms |`,
     `| unlock (Argon2id 64 MiB, t=3, in the key worker) | ${report.unlock_ms} ms; longest task on the page's thread meanwhile ${report.unlock_longest_page_task_ms?.toFixed?.(0)} ms |`,
-    `| sign + validate | ${report.sign_validate_per_s?.toFixed?.(0)} intents/s |`,
     `| flaps | ${JSON.stringify(report.flaps)} |`,
     `| requests checked for key material | ${report.requests_checked} |`,
     `| p2p: navigation → gossip peer subscribed | ${report.p2p_ready_ms ?? report.p2p} ms |`,

@@ -9,7 +9,6 @@ use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
 #[cfg(not(target_arch = "wasm32"))]
 use libp2p::identify;
-#[cfg(not(target_arch = "wasm32"))]
 use libp2p::ping;
 use outpost_protocol::gossip::{intents_topic, status_topic};
 use outpost_protocol::limits::MAX_GOSSIP_MESSAGE_BYTES;
@@ -110,14 +109,16 @@ pub struct Behaviour {
     pub ping: ping::Behaviour,
 }
 
-/// The browser's behaviour: gossipsub alone. No identify: a page has no address to announce
-/// (identify's job between nodes). No ping: nothing in the page reads round-trip times, and
-/// gossipsub keeps its connection alive. Native nodes see both protocols unsupported on that
-/// connection and carry on; leaving them out keeps about 10 KB gzip out of the dApp's download.
+/// The browser's behaviour: no identify. A page has no address to announce (identify's job
+/// between nodes), native nodes simply see the protocol unsupported on that connection, and
+/// leaving it out keeps identify and its codec out of the dApp's download. Ping stays: its
+/// traffic is how the page notices a peer that died without closing the connection (the e2e
+/// kills its node and waits for the page to say so); without it, about 4 KB gzip less.
 #[cfg(target_arch = "wasm32")]
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
     pub gossipsub: gossipsub::Behaviour,
+    pub ping: ping::Behaviour,
 }
 
 /// Message id = sha256 of the payload. Identical bytes from different authors are one message
@@ -210,7 +211,6 @@ impl Behaviour {
             gossipsub,
             #[cfg(not(target_arch = "wasm32"))]
             identify: identify::Behaviour::new(identify::Config::new(IDENTIFY_PROTOCOL.into(), key.public())),
-            #[cfg(not(target_arch = "wasm32"))]
             ping: ping::Behaviour::new(ping::Config::new()),
         }
     }

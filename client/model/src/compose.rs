@@ -167,7 +167,8 @@ fn field_of(code: ErrorCode, kind: Kind) -> Field {
 impl Draft {
     /// Builds and validates the intent for `signer` at `now_ns`, or says what is wrong per field.
     /// Every field is checked, so the user sees all problems at once.
-    pub fn build(&self, signer: &AccountId, now_ns: u64, decimals: &impl Decimals) -> Result<Intent, FieldErrors> {
+    // `dyn`, not `impl`: one copy of these in the page whatever the caller's closure type.
+    pub fn build(&self, signer: &AccountId, now_ns: u64, decimals: &dyn Decimals) -> Result<Intent, FieldErrors> {
         let mut errors = FieldErrors::new();
         let hours = take(&mut errors, Field::ValidHours,
             self.valid_hours
@@ -296,7 +297,7 @@ pub fn sign(key: &SecretKey, intent: &Intent, recipient: &str) -> Result<SignedI
 }
 
 /// A one-line human summary of an intent for the queue list.
-pub fn summarize(intent: &Intent, decimals: &impl Decimals) -> String {
+pub fn summarize(intent: &Intent, decimals: &dyn Decimals) -> String {
     let parts: Vec<String> = intent
         .actions
         .iter()
