@@ -42,14 +42,15 @@ wasm-opt --merge-similar-functions -Oz --converge --low-memory-unused --zero-fil
 mv "$wasm.opt" "$wasm"
 step "dApp: wallet module (near-connect, bundled with esbuild; loaded on first use)"
 ensure_npm_ci "$ROOT/client/app/js"
-"$ROOT/client/app/js/node_modules/.bin/esbuild" "$ROOT/client/app/js/wallet.js" --bundle --format=esm --minify \
+esbuild="$ROOT/client/app/js/node_modules/.bin/esbuild"
+"$esbuild" "$ROOT/client/app/js/wallet.js" --bundle --format=esm --minify \
   --target=es2022 --legal-comments=none --log-level=warning --outfile="$out/wallet.js"
-"$ROOT/client/app/js/node_modules/.bin/esbuild" "$ROOT/client/app/static/style.css" --minify --log-level=warning --outfile="$out/style.css"
+"$esbuild" "$ROOT/client/app/static/style.css" --minify --log-level=warning --outfile="$out/style.css"
 # The CSP nonce near-connect's wallet iframes need (index.html); new for every build.
 nonce=$(head -c 16 /dev/urandom | base64 | tr -d '+/=')
 sed "s/__OUTPOST_CSP_NONCE__/$nonce/g" "$ROOT/client/app/static/index.html" > "$out/index.html"
 # The JS the page loads, minified (wasm-bindgen's glue and our three small scripts): -2.5 KB gzip.
-esbuild_min() { "$ROOT/client/app/js/node_modules/.bin/esbuild" "$1" --minify --format=esm --target=es2022 --log-level=warning --outfile="$2" --allow-overwrite; }
+esbuild_min() { "$esbuild" "$1" --minify --format=esm --target=es2022 --log-level=warning --outfile="$2" --allow-overwrite; }
 esbuild_min "$out/outpost_client_app.js" "$out/outpost_client_app.js"
 for f in main.js worker.js; do esbuild_min "$ROOT/client/app/static/$f" "$out/$f"; done
 if [ -f "$ROOT/neardev/network.json" ]; then cp "$ROOT/neardev/network.json" "$out/network.json"; fi

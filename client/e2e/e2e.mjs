@@ -192,19 +192,24 @@ const report = {};
 const cspViolations = [];
 const watchCsp = (ctx) => ctx.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
 const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-'));
-const context = await chromium.launchPersistentContext(userDir, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-watchCsp(context);
-// Every request the page (or its service worker) makes, for the key-material check.
+// Every request any page (or its service worker) makes, for the key-material check.
 const requests = [];
-context.on('request', (r) => {
-  let from = null;
-  try { from = r.frame().page(); } catch { /* a service worker's request */ }
-  requests.push({ url: r.url(), body: r.postData() || '', page: from });
-});
+// A browser profile in `dir`, with its requests recorded and its CSP violations watched.
+async function launch(dir) {
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  watchCsp(ctx);
+  ctx.on('request', (r) => {
+    let from = null;
+    try { from = r.frame().page(); } catch { /* a service worker's request */ }
+    requests.push({ url: r.url(), body: r.postData() || '', page: from });
+  });
+  return ctx;
+}
+const context = await launch(userDir);
 let page = context.pages()[0] || (await context.newPage());
 page.on('pageerror', (e) => log('page error:', e.message));
 let shot = 0;
@@ -934,10 +939,8 @@ try {
   // 7. A NEAR user with a wallet (a fresh browser profile).
   {
     const dirW = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-wallet-'));
-    const contextW = await chromium.launchPersistentContext(dirW, { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    const contextW = await launch(dirW);
     await contextW.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
-    contextW.on('request', (r) => requests.push({ url: r.url(), body: r.postData() || '' }));
-    watchCsp(contextW);
     try {
       const pw = contextW.pages()[0] || (await contextW.newPage());
       pw.on('pageerror', (e) => log('page error:', e.message));
@@ -953,9 +956,7 @@ try {
   // 8. Gossip (a fresh browser profile, so network.json's peers are used).
   if (NODE_BIN) {
     const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-p2p-'));
-    const context2 = await chromium.launchPersistentContext(dir2, { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    context2.on('request', (r) => requests.push({ url: r.url(), body: r.postData() || '' }));
-    watchCsp(context2);
+    const context2 = await launch(dir2);
     try {
       const p2 = context2.pages()[0] || (await context2.newPage());
       p2.on('pageerror', (e) => log('page error:', e.message));

@@ -5,7 +5,8 @@ use outpost_client_model::queue::Record;
 use outpost_client_model::relayer;
 use outpost_client_model::rpc;
 use outpost_client_model::sync::{Channel, ChannelStatus, NonceOracle, SendOutcome};
-use outpost_protocol::{AccountId, SignedIntent};
+use outpost_client_model::network::NetworkConfig;
+use outpost_protocol::{AccountId, SignedIntent, TokenId};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -146,6 +147,21 @@ pub async fn persist_storage() -> Result<bool, String> {
 pub struct RpcOracle {
     pub rpc_url: String,
     pub contract: String,
+}
+
+/// An account's balance of one token in the ledger (`get_balance`).
+pub async fn ledger_balance(net: &NetworkConfig, account: &AccountId, token: &TokenId) -> Result<u128, String> {
+    rpc_call(&net.rpc_url, &rpc::get_balance_request(&net.intents_contract, account, token)).await.and_then(|t| rpc::parse_balance(&t))
+}
+
+/// Its ledger balances of NEAR and every token the network lists, in that order.
+pub async fn ledger_balances(net: &NetworkConfig, account: &AccountId) -> Vec<(TokenId, Result<u128, String>)> {
+    let mut out = vec![];
+    for t in net.token_ids() {
+        let b = ledger_balance(net, account, &t).await;
+        out.push((t, b));
+    }
+    out
 }
 
 pub async fn rpc_call(rpc_url: &str, body: &str) -> Result<String, String> {

@@ -268,7 +268,7 @@ impl Draft {
 }
 
 fn check_message_size(intent: &Intent) -> Result<(), Problem> {
-    let len = serde_json::to_string(intent).map(|s| s.len()).unwrap_or(usize::MAX);
+    let len = intent.to_message().len();
     if len > MAX_MESSAGE_BYTES {
         return Err(Problem::new(format!("the intent is {len} bytes; at most {MAX_MESSAGE_BYTES} can be signed")));
     }
@@ -287,13 +287,15 @@ pub fn cancellation(signer: &AccountId, nonces: Vec<Nonce>, now_ns: u64, valid_h
     Ok(intent)
 }
 
-/// Signs `intent` for the intents contract `recipient` with a fresh v2 nonce: it expires with the
-/// intent's deadline (so the contract can forget it soon after), the other 24 bytes random.
+/// A fresh v2 nonce for `intent`: it expires with the intent's deadline (so the contract can
+/// forget it soon after), the other 24 bytes random. Local keys and wallets alike sign with one.
+pub fn fresh_nonce(intent: &Intent) -> Result<Nonce, Problem> {
+    Ok(Nonce::new(intent.deadline.0, crate::keys::random_bytes()?))
+}
+
+/// Signs `intent` for the intents contract `recipient` with a [`fresh_nonce`].
 pub fn sign(key: &SecretKey, intent: &Intent, recipient: &str) -> Result<SignedIntent, Problem> {
-    let bytes: [u8; 32] = crate::keys::random_bytes()?;
-    let mut random = [0u8; 24];
-    random.copy_from_slice(&bytes[..24]);
-    Ok(key.sign_intent(intent, Nonce::new(intent.deadline.0, random), recipient))
+    Ok(key.sign_intent(intent, fresh_nonce(intent)?, recipient))
 }
 
 /// A one-line human summary of an intent for the queue list.

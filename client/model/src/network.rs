@@ -113,6 +113,11 @@ impl NetworkConfig {
         self.tokens.iter().find(|t| &t.id == token).map_or(0, |t| t.decimals)
     }
 
+    /// NEAR, then the configured (and learned) tokens: what balance lists and token pickers show.
+    pub fn token_ids(&self) -> Vec<TokenId> {
+        std::iter::once(TokenId::Near).chain(self.tokens.iter().map(|t| t.id.clone())).collect()
+    }
+
     /// What a token is called on screen: NEAR, the configured symbol, or its contract id.
     pub fn symbol(&self, token: &TokenId) -> String {
         match token {
@@ -207,6 +212,7 @@ mod tests {
         assert_eq!(n[0].tx_link("H"), None);
         assert_eq!((n[0].symbol(&TokenId::Near), n[0].symbol(&"nep141:token.test.near".parse().unwrap())), ("NEAR".into(), "OUT".into()));
         assert_eq!(n[0].symbol(&"nep141:other.near".parse().unwrap()), "other.near");
+        assert_eq!(n[0].token_ids(), vec![TokenId::Near, "nep141:token.test.near".parse().unwrap()]);
     }
 
     #[test]

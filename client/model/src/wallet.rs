@@ -70,9 +70,7 @@ impl MessageRequest {
 }
 
 pub fn message_request(intent: &Intent, recipient: &str) -> Result<MessageRequest, Problem> {
-    let bytes: [u8; 24] = crate::keys::random_bytes()?;
-    let message = serde_json::to_string(intent).map_err(|e| Problem::new(format!("the intent cannot be written as JSON: {e}")))?;
-    Ok(MessageRequest { message, nonce: Nonce::new(intent.deadline.0, bytes), recipient: recipient.to_owned() })
+    Ok(MessageRequest { message: intent.to_message(), nonce: crate::compose::fresh_nonce(intent)?, recipient: recipient.to_owned() })
 }
 
 #[derive(Deserialize)]

@@ -67,9 +67,7 @@ mod dalek {
 
         /// Signs `intent` as a NEP-413 message for the intents contract `recipient`.
         pub fn sign_intent(&self, intent: &Intent, nonce: Nonce, recipient: &str) -> SignedIntent {
-            // Serialising our own types to JSON cannot fail (string keys, no floats).
-            let message = serde_json::to_string(intent).expect("intent JSON");
-            self.sign_message(message, nonce, recipient, None)
+            self.sign_message(intent.to_message(), nonce, recipient, None)
         }
 
         /// Signs an arbitrary NEP-413 message (the message need not be a valid intent: tests

@@ -21,6 +21,15 @@ pub struct Intent {
     pub fee: Option<Fee>,
 }
 
+impl Intent {
+    /// The NEP-413 `message` that signs this intent: its JSON. The one place an intent becomes the
+    /// text a key or a wallet signs.
+    pub fn to_message(&self) -> String {
+        // Serialising our own types to JSON cannot fail (string keys, no floats).
+        serde_json::to_string(self).expect("intent JSON")
+    }
+}
+
 /// A relayer fee: `amount` of `token` from the signer's balance in the ledger.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -198,9 +198,7 @@ pub fn compose_screen() -> Html {
             })
         })
     };
-    let token_list: Vec<String> = std::iter::once("near".to_owned())
-        .chain(c.network.borrow().tokens.iter().map(|t| t.id.to_string()))
-        .collect();
+    let token_list: Vec<String> = c.network.borrow().token_ids().iter().map(outpost_protocol::TokenId::to_string).collect();
     html! {
         <section id="compose">
             <h2>{"Compose"}</h2>

@@ -4,8 +4,7 @@ use crate::app::{field, input_value, AppCtx};
 use crate::net::{self, now_ms};
 use outpost_client_model::compose::format_units;
 use outpost_client_model::keys;
-use outpost_client_model::rpc;
-use outpost_protocol::{SecretKey, TokenId};
+use outpost_protocol::SecretKey;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
@@ -216,19 +215,11 @@ pub fn keys_screen() -> Html {
             let net = c.network.borrow().clone();
             let balances = balances.clone();
             spawn_local(async move {
-                let mut out = vec![];
-                let tokens =
-                    std::iter::once(TokenId::Near).chain(net.tokens.iter().map(|t| t.id.clone()));
-                for t in tokens {
-                    let r = net::rpc_call(
-                        &net.rpc_url,
-                        &rpc::get_balance_request(&net.intents_contract, &vault.account_id(), &t),
-                    )
+                let out = net::ledger_balances(&net, &vault.account_id())
                     .await
-                    .and_then(|text| rpc::parse_balance(&text))
-                    .map(|v| format_units(v, net.decimals(&t)));
-                    out.push((net.symbol(&t), r));
-                }
+                    .into_iter()
+                    .map(|(t, r)| (net.symbol(&t), r.map(|v| format_units(v, net.decimals(&t)))))
+                    .collect();
                 balances.set(out);
             });
         })

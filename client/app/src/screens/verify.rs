@@ -42,16 +42,7 @@ pub fn verify_screen() -> Html {
                         let needs = verify::required_balances(&intent).unwrap_or_default();
                         let mut have = BTreeMap::new();
                         for t in needs.keys() {
-                            let b = net::rpc_call(
-                                &net.rpc_url,
-                                &rpc::get_balance_request(
-                                    &net.intents_contract,
-                                    &intent.signer_id,
-                                    t,
-                                ),
-                            )
-                            .await
-                            .and_then(|x| rpc::parse_balance(&x));
+                            let b = net::ledger_balance(&net, &intent.signer_id, t).await;
                             have.insert(t.clone(), b);
                         }
                         online_checks.set(verify::online_checks(

@@ -28,15 +28,13 @@ async fn read_chain(c: &Ctx, account: &WalletAccount) -> Chain {
     let a = &account.account_id;
     let wallet_near = net::rpc_call(&net.rpc_url, &rpc::view_account_request(a)).await.and_then(|t| rpc::parse_account_balance(&t));
     let mut wallet_tokens = vec![];
-    let mut ledger = vec![];
-    for t in std::iter::once(TokenId::Near).chain(net.tokens.iter().map(|t| t.id.clone())) {
-        if let TokenId::Nep141(contract) = &t {
+    for t in &net.tokens {
+        if let TokenId::Nep141(contract) = &t.id {
             let b = net::rpc_call(&net.rpc_url, &rpc::ft_balance_of_request(contract, a)).await.and_then(|x| rpc::parse_balance(&x));
-            wallet_tokens.push((t.clone(), b));
+            wallet_tokens.push((t.id.clone(), b));
         }
-        let b = net::rpc_call(&net.rpc_url, &rpc::get_balance_request(&net.intents_contract, a, &t)).await.and_then(|x| rpc::parse_balance(&x));
-        ledger.push((t, b));
     }
+    let ledger = net::ledger_balances(&net, a).await;
     let keys = net::rpc_call(&net.rpc_url, &rpc::public_keys_of_request(&net.intents_contract, a)).await.and_then(|t| rpc::parse_public_keys(&t));
     Chain { wallet_near, wallet_tokens, ledger, keys }
 }
@@ -213,7 +211,7 @@ pub fn wallet_screen() -> Html {
         Ok(v) => format!("{} {}", format_units(*v, net.decimals(t)), net.symbol(t)),
         Err(e) => format!("{}: could not read ({e})", net.symbol(t)),
     };
-    let tokens: Vec<String> = std::iter::once("near".to_owned()).chain(net.tokens.iter().map(|t| t.id.to_string())).collect();
+    let tokens: Vec<String> = net.token_ids().iter().map(TokenId::to_string).collect();
     let device_signs_for = match (&device_key, chain.as_ref().map(|ch| &ch.keys)) {
         (Some(k), Some(Ok(registered))) => {
             let mut list = vec![k.implicit_account_id().to_string()];
