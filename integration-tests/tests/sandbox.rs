@@ -369,6 +369,24 @@ impl Drop for TestRelayer {
     }
 }
 
+/// The `tx` RPC's answer for a transaction, as JSON text shaped like the node's own (nearcore
+/// serializes these same view types).
+async fn tx_answer(worker: &Worker<Sandbox>, tx_hash: &str, sender: &str) -> String {
+    use near_jsonrpc_client::methods::tx::{RpcTransactionStatusRequest, TransactionInfo};
+    use near_primitives::views::{FinalExecutionOutcomeViewEnum, TxExecutionStatus};
+    let client = near_jsonrpc_client::JsonRpcClient::connect(worker.rpc_addr());
+    let request = RpcTransactionStatusRequest {
+        transaction_info: TransactionInfo::TransactionId { tx_hash: tx_hash.parse().unwrap(), sender_account_id: sender.parse().unwrap() },
+        wait_until: TxExecutionStatus::Final,
+    };
+    let outcome = match client.call(request).await.expect("tx RPC").final_execution_outcome {
+        Some(FinalExecutionOutcomeViewEnum::FinalExecutionOutcome(o)) => o,
+        Some(FinalExecutionOutcomeViewEnum::FinalExecutionOutcomeWithReceipt(o)) => o.final_outcome,
+        None => panic!("tx {tx_hash}: no outcome"),
+    };
+    json!({"jsonrpc": "2.0", "id": "outpost", "result": outcome}).to_string()
+}
+
 fn full_access_key(account: &Account) -> near_crypto::SecretKey {
     account.secret_key().to_string().parse().unwrap()
 }
@@ -384,8 +402,14 @@ async fn relayer_settles_a_gossiped_intent(worker: Worker<Sandbox>) {
     let mut r = TestRelayer::new(&worker, &s, &s.relayer, full_access_key(&s.relayer), "gossiped");
     let hashes = r.take(&[item]);
     let states = r.settle(&hashes, 10).await;
-    assert!(matches!(&states[0], State::Executed { tx_hash: Some(_) }), "{states:?}");
+    let State::Executed { tx_hash: Some(tx_hash) } = &states[0] else { panic!("{states:?}") };
     assert_eq!(ledger(&s, &bob.account, &odol(&s)).await, 75);
+    // The dApp's proof once the nonce's record may be pruned: the relayer's transaction, looked up
+    // with the `tx` RPC, lists the intent in its `executed` event; the page's own reader agrees.
+    let answer = tx_answer(&worker, tx_hash, s.relayer.id().as_str()).await;
+    let listed = outpost_client_model::rpc::parse_executed_hashes(&answer, s.intents.id().as_str()).expect("a readable tx answer");
+    assert_eq!(listed, vec![hashes[0].to_string()], "{answer}");
+    assert_eq!(outpost_client_model::rpc::parse_executed_hashes(&answer, s.token.id().as_str()), Ok(vec![]), "only the intents contract's receipts count");
     let published = r.published();
     assert!(matches!(published.as_slice(), [(h, outpost_protocol::gossip::IntentStatus::Executed { .. })] if *h == hashes[0]), "{published:?}");
 }

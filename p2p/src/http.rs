@@ -25,6 +25,9 @@ pub struct ApiState {
     pub store: Option<Arc<Store>>,
     /// Present in relayer mode: whether the relayer can submit.
     pub health: Option<Health>,
+    /// Present in relayer mode: the account that signs its transactions, named beside each
+    /// `tx_hash` so clients can look the transaction up (`tx` RPC) and read its events.
+    pub relayer_account: Option<String>,
     pub registry: Arc<Registry>,
 }
 
@@ -77,10 +80,10 @@ async fn get_intent(State(state): State<ApiState>, Path(hash): Path<String>) -> 
             None => store.state(&hash).map(|s| s.map(Ok)),
         });
         match found {
-            Ok(Some(Ok(ended))) => return (StatusCode::OK, Json(relay_status(hash, ended))).into_response(),
+            Ok(Some(Ok(ended))) => return (StatusCode::OK, Json(relay_status(hash, ended, &state.relayer_account))).into_response(),
             Ok(Some(Err(active))) => {
                 let halt = state.health.as_ref().and_then(Health::halted);
-                return (StatusCode::OK, Json(active_status(hash, active, halt))).into_response();
+                return (StatusCode::OK, Json(active_status(hash, active, halt, &state.relayer_account))).into_response();
             }
             Ok(None) => {}
             Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
@@ -88,7 +91,7 @@ async fn get_intent(State(state): State<ApiState>, Path(hash): Path<String>) -> 
     }
     match state.node.has_seen(hash).await {
         // Seen in gossip but not held by this node's relayer: pending as far as it knows.
-        Ok(true) => (StatusCode::OK, Json(RelayStatus { intent_hash: hash, status: RelayState::Pending, tx_hash: None, code: None, reason: None }))
+        Ok(true) => (StatusCode::OK, Json(RelayStatus { intent_hash: hash, status: RelayState::Pending, tx_hash: None, sender_account_id: None, code: None, reason: None }))
             .into_response(),
         Ok(false) => (StatusCode::NOT_FOUND, Json(RelayRefusal { code: "UNKNOWN_INTENT".into(), detail: "this node has not seen that intent".into() }))
             .into_response(),
@@ -118,8 +121,8 @@ async fn health(State(state): State<ApiState>) -> Response {
 }
 
 /// An intent the relayer still holds: pending, with what it waits for when anything.
-fn active_status(intent_hash: IntentHash, record: Record, halt: Option<crate::relayer::Halt>) -> RelayStatus {
-    let mut status = relay_status(intent_hash, record.state);
+fn active_status(intent_hash: IntentHash, record: Record, halt: Option<crate::relayer::Halt>, sender: &Option<String>) -> RelayStatus {
+    let mut status = relay_status(intent_hash, record.state, sender);
     if status.status == RelayState::Pending && status.code.is_none() {
         if let Some(h) = halt {
             (status.code, status.reason) = (Some(h.code.into()), Some(h.detail));
@@ -131,7 +134,7 @@ fn active_status(intent_hash: IntentHash, record: Record, halt: Option<crate::re
 }
 
 /// The relayer's record as the API shape the dApp reads (`outpost_protocol::abi::relay`).
-fn relay_status(intent_hash: IntentHash, state: crate::relayer::store::State) -> RelayStatus {
+fn relay_status(intent_hash: IntentHash, state: crate::relayer::store::State, sender: &Option<String>) -> RelayStatus {
     use crate::relayer::store::State;
     let (status, tx_hash, code, reason) = match state {
         State::Pending => (RelayState::Pending, None, None, None),
@@ -139,7 +142,8 @@ fn relay_status(intent_hash: IntentHash, state: crate::relayer::store::State) ->
         State::Executed { tx_hash } => (RelayState::Executed, tx_hash, None, None),
         State::Failed { code, reason, tx_hash } => (RelayState::Failed, tx_hash, Some(code), Some(reason)),
     };
-    RelayStatus { intent_hash, status, tx_hash, code, reason }
+    let sender_account_id = tx_hash.as_ref().and(sender.clone());
+    RelayStatus { intent_hash, status, tx_hash, sender_account_id, code, reason }
 }
 
 /// Per-client request budget of the HTTP API (a token bucket per client address).

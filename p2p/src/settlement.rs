@@ -33,6 +33,8 @@ pub struct SettlementReport {
     pub sweep: Duration,
     /// Distinct `execute_intents` transactions the executed intents name.
     pub tx_hashes: BTreeSet<String>,
+    /// The accounts the statuses named as the signers of those transactions.
+    pub tx_senders: BTreeSet<String>,
     /// Failure codes and how many intents ended with each.
     pub failures: HashMap<String, usize>,
 }
@@ -167,6 +169,7 @@ pub async fn run(addr: SocketAddr, intents: &[SignedIntent], concurrency: usize,
                     report.executed += 1;
                     report.latencies.push(seen - sent);
                     report.tx_hashes.extend(parsed.tx_hash);
+                    report.tx_senders.extend(parsed.sender_account_id);
                 }
                 RelayState::Failed => {
                     pending.remove(&hash);

@@ -17,7 +17,7 @@ use tower::ServiceExt;
 
 async fn app(options: ApiOptions) -> Router {
     let node = start_node(RateLimit::default()).await;
-    let state = ApiState { node: node.handle, store: None, health: None, registry: Arc::new(Registry::default()) };
+    let state = ApiState { node: node.handle, store: None, health: None, relayer_account: None, registry: Arc::new(Registry::default()) };
     router(state, &options)
 }
 

@@ -41,7 +41,13 @@ async fn the_settlement_benchmark_posts_follows_and_reports() {
     );
     let relayer = Relayer::new(relayer_config, chain_client, store.clone(), StatusLog::default());
     tokio::spawn(relayer.run(intake));
-    let api = ApiState { node, store: Some(store), health: Some(Health::default()), registry: Arc::new(registry) };
+    let api = ApiState {
+        node,
+        store: Some(store),
+        health: Some(Health::default()),
+        relayer_account: Some(mock_rpc::RELAYER.into()),
+        registry: Arc::new(registry),
+    };
     let addr = http::serve("127.0.0.1:0".parse().unwrap(), api, &ApiOptions { rate_limit: None, public_metrics: false }).await.unwrap();
 
     // 400 transfers from 200 signers, and one the node refuses (signed for another contract).
@@ -60,6 +66,8 @@ async fn the_settlement_benchmark_posts_follows_and_reports() {
     // The transactions the statuses name are the ones the chain received.
     let sent: std::collections::BTreeSet<String> = chain.lock().unwrap().executed.keys().map(|h| h.to_string()).collect();
     assert_eq!(report.tx_hashes, sent);
+    // Each executed status names the relayer as its transaction's signer (what `tx` RPC needs).
+    assert_eq!(report.tx_senders, [mock_rpc::RELAYER.to_owned()].into());
     let items: usize = chain.lock().unwrap().sent.iter().map(|s| s.items).sum();
     assert_eq!(items, 400, "no intent went out twice");
 

@@ -154,7 +154,9 @@ impl GossipView {
     /// must not count toward "lost".
     pub fn status(&self, id: &str) -> Result<ChannelStatus, String> {
         match self.reports.get(id) {
-            Some(IntentStatus::Executed { tx_hash }) => Ok(ChannelStatus::Executed { tx_hash: Some(tx_hash.clone()) }),
+            // Gossip statuses do not name the transaction's signer (the wire format is closed), so
+            // past the nonce record's pruning they cannot be checked: the relayer's HTTP status can.
+            Some(IntentStatus::Executed { tx_hash }) => Ok(ChannelStatus::Executed { tx_hash: Some(tx_hash.clone()), sender: None }),
             Some(IntentStatus::Failed { code, reason }) => {
                 Ok(ChannelStatus::Failed { code: code.clone(), reason: crate::relayer::reason_for(code, reason), tx_hash: None })
             }
@@ -228,7 +230,7 @@ mod tests {
         assert!(v.status("A").is_err());
         assert_eq!(v.untrusted_reports, 2);
         v.apply(NodeEvent::Status { id: "A".into(), status: executed, author: Some(RELAYER.into()) });
-        assert_eq!(v.status("A"), Ok(ChannelStatus::Executed { tx_hash: Some("TX".into()) }));
+        assert_eq!(v.status("A"), Ok(ChannelStatus::Executed { tx_hash: Some("TX".into()), sender: None }));
         let failed = IntentStatus::Failed { code: "NONCE_USED".into(), reason: "".into() };
         v.apply(NodeEvent::Status { id: "B".into(), status: failed, author: Some(RELAYER.into()) });
         assert!(matches!(v.status("B"), Ok(ChannelStatus::Failed { ref code, tx_hash: None, .. }) if code == "NONCE_USED"));

@@ -47,7 +47,7 @@ pub fn status_outcome(status: u16, body: &str) -> Result<ChannelStatus, String> 
             let b: StatusBody = serde_json::from_slice(body.as_bytes()).map_err(|e| format!("unreadable status: {e}"))?;
             match b.status {
                 RelayState::Pending => Ok(ChannelStatus::Pending),
-                RelayState::Executed => Ok(ChannelStatus::Executed { tx_hash: b.tx_hash }),
+                RelayState::Executed => Ok(ChannelStatus::Executed { tx_hash: b.tx_hash, sender: b.sender_account_id }),
                 RelayState::Failed => {
                     let code = b.code.unwrap_or_else(|| "FAILED".into());
                     let reason = reason_for(&code, b.reason.as_deref().unwrap_or(""));
@@ -100,7 +100,11 @@ mod tests {
         assert_eq!(status_outcome(200, &format!(r#"{{"intent_hash":"{}","status":"pending"}}"#, h(1))), Ok(ChannelStatus::Pending));
         assert_eq!(
             status_outcome(200, &format!(r#"{{"intent_hash":"{}","status":"executed","tx_hash":"T"}}"#, h(1))),
-            Ok(ChannelStatus::Executed { tx_hash: Some("T".into()) })
+            Ok(ChannelStatus::Executed { tx_hash: Some("T".into()), sender: None })
+        );
+        assert_eq!(
+            status_outcome(200, &format!(r#"{{"intent_hash":"{}","status":"executed","tx_hash":"T","sender_account_id":"relayer.near"}}"#, h(1))),
+            Ok(ChannelStatus::Executed { tx_hash: Some("T".into()), sender: Some("relayer.near".into()) })
         );
         assert_eq!(
             status_outcome(200, &format!(r#"{{"intent_hash":"{}","status":"failed","code":"NONCE_USED","reason":"twice"}}"#, h(1))),

@@ -148,6 +148,41 @@ pub fn outcome(r: &Value) -> Result<String, String> {
     }
 }
 
+/// `tx`: a transaction's outcome with all its receipts' (the RPC needs the signer's account to
+/// find it).
+pub fn tx_status_request(tx_hash: &str, sender: &str) -> String {
+    json!({
+        "jsonrpc": "2.0", "id": "outpost", "method": "tx",
+        "params": { "tx_hash": tx_hash, "sender_account_id": sender, "wait_until": "EXECUTED_OPTIMISTIC" }
+    })
+    .to_string()
+}
+
+/// The intent hashes that `executed` events list in a `tx` answer, taken only from receipts the
+/// intents `contract` itself ran, and only from those that succeeded: any account can log an
+/// `EVENT_JSON` line, and a receipt that failed after logging settled nothing.
+pub fn parse_executed_hashes(body: &str, contract: &str) -> Result<Vec<String>, String> {
+    let r = result(body)?;
+    let receipts = r.get("receipts_outcome").and_then(Value::as_array).ok_or("the RPC answer lists no receipts")?;
+    let mut hashes = Vec::new();
+    for receipt in receipts {
+        let outcome = receipt.get("outcome").ok_or("a receipt without its outcome")?;
+        let succeeded = outcome.get("status").is_some_and(|s| s.get("SuccessValue").is_some() || s.get("SuccessReceiptId").is_some());
+        if outcome.get("executor_id").and_then(Value::as_str) != Some(contract) || !succeeded {
+            continue;
+        }
+        for log in outcome.get("logs").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            let Some(event) = log.strip_prefix("EVENT_JSON:").and_then(|j| serde_json::from_slice::<Value>(j.as_bytes()).ok()) else { continue };
+            if event["standard"] != outpost_protocol::abi::EVENT_STANDARD || event["event"] != "executed" {
+                continue;
+            }
+            let listed = event.pointer("/data/h").and_then(Value::as_array).ok_or("an `executed` event without its `h` list")?;
+            hashes.extend(listed.iter().filter_map(Value::as_str).map(str::to_owned));
+        }
+    }
+    Ok(hashes)
+}
+
 /// `view_account`: the account's own NEAR (what a wallet shows), not its ledger balance.
 pub fn view_account_request(account: &AccountId) -> String {
     json!({
@@ -256,5 +291,44 @@ mod tests {
         let ft: Value = serde_json::from_str(&ft_balance_of_request(&"usdc.testnet".parse().unwrap(), &"a.testnet".parse().unwrap())).unwrap();
         assert_eq!((ft["params"]["account_id"].as_str(), ft["params"]["method_name"].as_str()), (Some("usdc.testnet"), Some("ft_balance_of")));
         assert_eq!(req["method"], "send_tx");
+    }
+
+    /// A `tx` answer as nearcore writes it: the transaction's own outcome, then one per receipt.
+    fn tx_answer(receipts: Value) -> String {
+        json!({"jsonrpc":"2.0","id":"x","result":{
+            "final_execution_status":"EXECUTED_OPTIMISTIC",
+            "status":{"SuccessValue":""},
+            "transaction":{"hash":"TXH","signer_id":"relayer.near","receiver_id":"intents.near"},
+            "transaction_outcome":{"id":"TXH","outcome":{"logs":[],"receipt_ids":["R1"],"executor_id":"relayer.near","status":{"SuccessReceiptId":"R1"}}},
+            "receipts_outcome": receipts}})
+        .to_string()
+    }
+
+    fn receipt(executor: &str, status: Value, logs: &[&str]) -> Value {
+        json!({"id":"R","block_hash":"B","outcome":{"logs":logs,"receipt_ids":[],"gas_burnt":1,"tokens_burnt":"0","executor_id":executor,"status":status}})
+    }
+
+    #[test]
+    fn executed_events_are_read_only_from_the_contracts_successful_receipts() {
+        let event = |h: &[&str]| format!(r#"EVENT_JSON:{{"standard":"outpost","version":"2.1.0","event":"executed","data":{{"by":"relayer.near","att":"0","chg":"-5","h":{}}}}}"#, json!(h));
+        let ok = json!({"SuccessValue":"e30="});
+        let (e1, e2) = (event(&["H1", "H2"]), event(&["H3"]));
+        let deposit = r#"EVENT_JSON:{"standard":"outpost","version":"2.1.0","event":"deposit","data":[{"account_id":"a","token":"near","amount":"1"}]}"#;
+        let body = tx_answer(json!([
+            receipt("intents.near", ok.clone(), &["a plain log", deposit, &e1]),
+            // Anyone can log the same line from their own contract: not evidence.
+            receipt("evil.near", ok.clone(), &[&event(&["FORGED"])]),
+            // A receipt that failed after logging settled nothing.
+            receipt("intents.near", json!({"Failure":{"ActionError":{"index":0}}}), &[&event(&["ROLLED_BACK"])]),
+            receipt("intents.near", json!({"SuccessReceiptId":"R9"}), &[&e2]),
+        ]));
+        assert_eq!(parse_executed_hashes(&body, "intents.near"), Ok(vec!["H1".into(), "H2".into(), "H3".into()]));
+        assert_eq!(parse_executed_hashes(&body, "other.near"), Ok(vec![]));
+        let bad = tx_answer(json!([receipt("intents.near", ok, &[r#"EVENT_JSON:{"standard":"outpost","event":"executed","data":{}}"#])]));
+        assert!(parse_executed_hashes(&bad, "intents.near").unwrap_err().contains("`h`"));
+        let unknown = r#"{"jsonrpc":"2.0","id":"x","error":{"name":"HANDLER_ERROR","cause":{"name":"UNKNOWN_TRANSACTION","info":{}},"code":-32000,"message":"Server error","data":"Transaction TXH doesn't exist"}}"#;
+        assert!(parse_executed_hashes(unknown, "intents.near").unwrap_err().contains("doesn't exist"));
+        let req: Value = serde_json::from_str(&tx_status_request("TXH", "relayer.near")).unwrap();
+        assert_eq!((req["method"].as_str(), req["params"]["tx_hash"].as_str(), req["params"]["sender_account_id"].as_str()), (Some("tx"), Some("TXH"), Some("relayer.near")));
     }
 }

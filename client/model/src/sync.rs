@@ -24,7 +24,9 @@ pub enum SendOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChannelStatus {
     Pending,
-    Executed { tx_hash: Option<String> },
+    /// `sender`: the account that signed `tx_hash` (the relayer's), which the RPC's `tx` method
+    /// needs to find the transaction.
+    Executed { tx_hash: Option<String>, sender: Option<String> },
     Failed { code: String, reason: String, tx_hash: Option<String> },
     /// It does not know the intent (never got it, or lost it).
     Unknown,
@@ -46,6 +48,10 @@ pub trait Channel {
 #[allow(async_fn_in_trait)]
 pub trait NonceOracle {
     async fn nonce_status(&self, record: &Record) -> Result<NonceStatus, String>;
+    /// Whether transaction `tx_hash`, signed by `sender`, has a successful receipt of the intents
+    /// contract whose `executed` event lists intent `id` (`tx` RPC). The proof for when the
+    /// nonce's record may be pruned; after that long, only an archival node may still answer.
+    async fn executed_in_tx(&self, tx_hash: &str, sender: &str, id: &str) -> Result<bool, String>;
 }
 
 /// Durable storage of records. `put` writes all given records in one transaction.
@@ -192,6 +198,9 @@ impl NonceOracle for NoOracle {
     async fn nonce_status(&self, _: &Record) -> Result<NonceStatus, String> {
         Err("no RPC".into())
     }
+    async fn executed_in_tx(&self, _: &str, _: &str, _: &str) -> Result<bool, String> {
+        Err("no RPC".into())
+    }
 }
 
 /// Connectivity came back: queued records are retried at once instead of waiting out a backoff
@@ -311,7 +320,7 @@ async fn poll<C: Channel, O: NonceOracle>(
         let (reported, any_knows, all_unknown) = ask(channels, &id).await;
         // The contract may prune a nonce record NONCE_PRUNE_GRACE_NS after the nonce's expiry: an
         // "unused" read after that is no evidence, so never conclude "expired" from it (an
-        // executed payment must never show failed); the record waits for a relayer's word.
+        // executed payment must never show failed); only a transaction's events can then prove it.
         let chain_read_is_evidence = record
             .signed
             .nonce
@@ -322,7 +331,13 @@ async fn poll<C: Channel, O: NonceOracle>(
             Some(oracle) if chain_read_is_evidence => Some(oracle.nonce_status(&record).await),
             _ => None,
         };
-        let mut event = judge(&record, chain.as_ref(), reported);
+        // Past that point a relayer's report, even unproven, means someone still holds the
+        // intent's story: the record is neither called lost nor offered again.
+        let any_knows = any_knows || (!chain_read_is_evidence && reported.is_some());
+        let mut event = match (oracle, chain_read_is_evidence) {
+            (Some(oracle), false) => past_the_nonce_record(oracle, &id, reported).await,
+            _ => judge(&record, chain.as_ref(), reported.map(Reported::into_event)),
+        };
         if event.is_none() && !any_knows {
             // Expired only when the chain, if there is one to ask, was read and shows the nonce
             // unused: an unreadable chain proves nothing.
@@ -366,8 +381,8 @@ async fn poll<C: Channel, O: NonceOracle>(
 /// cancelled. A relayer's report is then a hint: its "executed" waits for the chain to show it
 /// (its tx hash is kept), and its "failed" counts only for a failure no later state can cure
 /// (two relayers racing: the slower one reports `NONCE_USED` for an intent that executed).
-/// Without a chain read (no RPC, or past the point where the contract may prune the nonce's
-/// record) the relayers' word stands.
+/// Without an RPC to ask, the relayers' word stands (there is nothing else to know). Past the
+/// point where the contract may prune the nonce's record, see [`past_the_nonce_record`].
 fn judge(record: &Record, chain: Option<&Result<NonceStatus, String>>, reported: Option<Event>) -> Option<Event> {
     let reported_tx = match &reported {
         Some(Event::Executed { tx_hash }) => tx_hash.clone(),
@@ -401,13 +416,42 @@ fn judge(record: &Record, chain: Option<&Result<NonceStatus, String>>, reported:
     }
 }
 
-async fn ask<C: Channel>(channels: &[C], id: &str) -> (Option<Event>, bool, bool) {
+/// Past the point where the contract may have pruned the nonce's record, `nonce_status` proves
+/// nothing either way. What remains is the transaction a relayer names: "executed" only when its
+/// receipts' `executed` event lists this intent. A report without a transaction to check, a
+/// transaction that does not list it, and any "failed" (the intent may have executed through
+/// another relayer) prove nothing: the record waits as it is, never shown settled on a hint.
+async fn past_the_nonce_record<O: NonceOracle>(oracle: &O, id: &str, reported: Option<Reported>) -> Option<Event> {
+    match reported {
+        Some(Reported::Executed { tx_hash: Some(tx), sender: Some(sender) }) => {
+            matches!(oracle.executed_in_tx(&tx, &sender, id).await, Ok(true)).then_some(Event::Executed { tx_hash: Some(tx) })
+        }
+        _ => None,
+    }
+}
+
+/// A channel's word on an intent's outcome.
+enum Reported {
+    Executed { tx_hash: Option<String>, sender: Option<String> },
+    Failed { code: String, reason: String, tx_hash: Option<String> },
+}
+
+impl Reported {
+    fn into_event(self) -> Event {
+        match self {
+            Reported::Executed { tx_hash, .. } => Event::Executed { tx_hash },
+            Reported::Failed { code, reason, tx_hash } => Event::ChainFailed { code, reason, tx_hash },
+        }
+    }
+}
+
+async fn ask<C: Channel>(channels: &[C], id: &str) -> (Option<Reported>, bool, bool) {
     let (mut pending, mut unknown) = (false, false);
     for channel in channels {
         match channel.status(id).await {
-            Ok(ChannelStatus::Executed { tx_hash }) => return (Some(Event::Executed { tx_hash }), false, false),
+            Ok(ChannelStatus::Executed { tx_hash, sender }) => return (Some(Reported::Executed { tx_hash, sender }), false, false),
             Ok(ChannelStatus::Failed { code, reason, tx_hash }) => {
-                return (Some(Event::ChainFailed { code, reason, tx_hash }), false, false)
+                return (Some(Reported::Failed { code, reason, tx_hash }), false, false)
             }
             Ok(ChannelStatus::Pending) => pending = true,
             Ok(ChannelStatus::Unknown) => unknown = true,

@@ -81,11 +81,17 @@ struct Chain {
     spent_by: RefCell<BTreeMap<String, outpost_protocol::IntentHash>>,
     cancelled: RefCell<BTreeSet<String>>,
     down: Cell<bool>,
+    /// Transactions an RPC node still has, by (hash, signer): the intent hashes their intents
+    /// contract receipts' `executed` events list.
+    txs: RefCell<BTreeMap<(String, String), Vec<String>>>,
+    /// `nonce_status` reads made (past the pruning point there must be none).
+    nonce_reads: Cell<usize>,
 }
 
 impl NonceOracle for Chain {
     async fn nonce_status(&self, record: &Record) -> Result<outpost_protocol::abi::NonceStatus, String> {
         use outpost_protocol::abi::NonceStatus;
+        self.nonce_reads.set(self.nonce_reads.get() + 1);
         if self.down.get() {
             return Err("the RPC node is down".into());
         }
@@ -99,6 +105,15 @@ impl NonceOracle for Chain {
             true => NonceStatus::Executed { intent_hash: record.id.parse().unwrap() },
             false => NonceStatus::Unused,
         })
+    }
+    async fn executed_in_tx(&self, tx_hash: &str, sender: &str, id: &str) -> Result<bool, String> {
+        if self.down.get() {
+            return Err("the RPC node is down".into());
+        }
+        match self.txs.borrow().get(&(tx_hash.to_owned(), sender.to_owned())) {
+            Some(listed) => Ok(listed.iter().any(|h| h == id)),
+            None => Err(format!("Transaction {tx_hash} doesn't exist")),
+        }
     }
 }
 
@@ -146,7 +161,7 @@ fn offline_waits_online_sends_then_executes() {
     // Pending at the relayer: stays sent.
     assert_eq!(w.pass(NOW_MS + 2, true), Report::default());
     // The relayer says executed: a hint until the chain shows the nonce spent by this intent.
-    w.relayer[0].status.borrow_mut().insert(id.clone(), ChannelStatus::Executed { tx_hash: Some("TX1".into()) });
+    w.relayer[0].status.borrow_mut().insert(id.clone(), ChannelStatus::Executed { tx_hash: Some("TX1".into()), sender: None });
     assert_eq!(w.pass(NOW_MS + 3, true), Report::default());
     assert_eq!(w.state(&id), "sent");
     w.chain.used.borrow_mut().insert(id.clone());
@@ -305,6 +320,52 @@ fn after_the_prune_grace_an_unused_nonce_is_no_evidence() {
 }
 
 #[test]
+fn past_the_nonce_records_pruning_the_record_is_found_only_in_events() {
+    // Sent, then offline for longer than the contract keeps nonce records. Back online, the
+    // relayer says "executed": only the transaction's `executed` event can prove it now.
+    let mut w = World::new();
+    let r = rec(13);
+    let id = r.id.clone();
+    let expiry_ms = r.signed.nonce.expiry_ns() / 1_000_000;
+    w.add(r);
+    w.relayer[0].online.set(true);
+    assert_eq!(w.pass(NOW_MS, true).sent, 1);
+    let late = expiry_ms + outpost_protocol::limits::NONCE_PRUNE_GRACE_NS / 1_000_000 + 1;
+    let reads = w.chain.nonce_reads.get();
+    let executed = |tx: &str, sender: Option<&str>| ChannelStatus::Executed { tx_hash: Some(tx.into()), sender: sender.map(Into::into) };
+    let report = |w: &World, s: ChannelStatus| w.relayer[0].status.borrow_mut().insert(id.clone(), s);
+
+    // A report that names no signer cannot be looked up: a hint, never shown as settled, and,
+    // since someone holds it, not offered again either (however long it waits).
+    report(&w, executed("T1", None));
+    for later in [0, w.policy.reoffer_ms, 10 * w.policy.reoffer_ms] {
+        assert_eq!(w.pass(late + later, true), Report::default());
+        assert_eq!(w.state(&id), "sent");
+    }
+    // A "failed" proves nothing either: it may have executed through another relayer.
+    report(&w, ChannelStatus::Failed { code: "NONCE_USED".into(), reason: "r".into(), tx_hash: None });
+    assert_eq!(w.pass(late + 1, true), Report::default());
+    assert_eq!(w.state(&id), "sent");
+    // A transaction that the RPC no longer has (not an archival node), or whose event lists
+    // other intents (a relayer naming the wrong one), proves nothing.
+    report(&w, executed("T1", Some("relayer.near")));
+    assert_eq!(w.pass(late + 2, true), Report::default());
+    w.chain.txs.borrow_mut().insert(("T1".into(), "relayer.near".into()), vec![rec(14).id, rec(15).id]);
+    assert_eq!(w.pass(late + 3, true), Report::default());
+    assert_eq!(w.state(&id), "sent");
+    // The transaction it names lists it in its event: executed, with that transaction.
+    w.chain.txs.borrow_mut().insert(("T2".into(), "relayer.near".into()), vec![rec(14).id, id.clone()]);
+    report(&w, executed("T2", Some("relayer.near")));
+    w.chain.down.set(true);
+    assert_eq!(w.pass(late + 4, true), Report::default(), "an unreadable chain proves nothing");
+    w.chain.down.set(false);
+    assert_eq!(w.pass(late + 5, true).executed, 1);
+    assert_eq!(w.q.records[&id].state, State::Executed { tx_hash: Some("T2".into()), at_ms: late + 5 });
+    assert_eq!(w.chain.nonce_reads.get(), reads, "no pruned nonce record was read as evidence");
+    assert_eq!(w.store.reload(), w.q);
+}
+
+#[test]
 fn a_maybe_delivered_intent_past_its_deadline_is_not_called_expired_by_a_send() {
     let mut w = World::new();
     let deadline_ns = NOW_MS * 1_000_000 + 1_000_000;
@@ -429,7 +490,7 @@ fn cancellation_settles_the_original() {
     let both = w.q.link_cancellation(&oid, cancel, NOW_MS).unwrap();
     block_on(w.store.put(&both)).unwrap();
     assert_eq!(w.pass(NOW_MS + 1, true).sent, 1);
-    w.relayer[0].status.borrow_mut().insert(cid.clone(), ChannelStatus::Executed { tx_hash: Some("C".into()) });
+    w.relayer[0].status.borrow_mut().insert(cid.clone(), ChannelStatus::Executed { tx_hash: Some("C".into()), sender: None });
     w.chain.used.borrow_mut().insert(cid.clone());
     // The original's nonce reads "cancelled" on chain; the cancellation's record settles it.
     w.chain.cancelled.borrow_mut().insert(oid.clone());

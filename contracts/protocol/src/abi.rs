@@ -232,6 +232,10 @@ pub mod relay {
         pub status: RelayState,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub tx_hash: Option<String>,
+        /// The account that signed `tx_hash` (this relayer's): the RPC's `tx` method needs it, so
+        /// a client can read the receipts' `executed` event itself instead of trusting the report.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub sender_account_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub code: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]

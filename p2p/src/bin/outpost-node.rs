@@ -259,7 +259,8 @@ mod native {
         let store = relayer.as_ref().map(|(_, _, s, _)| s.clone());
         let health = relayer.as_ref().map(|_| Health::default());
         let registry = Arc::new(registry);
-        let api = ApiState { node: node.clone(), store, health: health.clone(), registry: registry.clone() };
+        let relayer_account = relayer.as_ref().map(|(rc, ..)| rc.signer_id.to_string());
+        let api = ApiState { node: node.clone(), store, health: health.clone(), relayer_account, registry: registry.clone() };
         let options = ApiOptions {
             rate_limit: (args.http_rate > 0).then_some(HttpRateLimit { per_second: args.http_rate, burst: args.http_burst.max(1) }),
             public_metrics: args.metrics_listen.is_none(),
