@@ -42,12 +42,11 @@ pub struct NetworkConfig {
     pub wallet_manifest: Option<String>,
 }
 
-/// The file: one network, or several under `networks`.
+/// The file with several networks under `networks` (or else one network object). Not a serde
+/// `untagged` enum: that buffers the input through serde's `Content`, several KB of the page.
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum File {
-    Many { networks: Vec<NetworkConfig> },
-    One(NetworkConfig),
+struct Many {
+    networks: Vec<NetworkConfig>,
 }
 
 fn check_url(what: &str, url: &str) -> Result<(), Problem> {
@@ -128,7 +127,16 @@ impl NetworkConfig {
 
     /// A transaction's page on the network's explorer, when it has one.
     pub fn tx_link(&self, tx_hash: &str) -> Option<String> {
-        self.explorer_url.as_ref().map(|e| format!("{}/txns/{tx_hash}", e.trim_end_matches('/')))
+        self.explorer_link("txns", tx_hash)
+    }
+
+    /// An account's page on the network's explorer (a payer's, in the history).
+    pub fn account_link(&self, account: &str) -> Option<String> {
+        self.explorer_link("address", account)
+    }
+
+    fn explorer_link(&self, kind: &str, id: &str) -> Option<String> {
+        self.explorer_url.as_ref().map(|e| format!("{}/{kind}/{id}", e.trim_end_matches('/')))
     }
 
     /// The network near-connect and wallets know: `mainnet`, or `testnet` for every other chain
@@ -175,10 +183,11 @@ pub fn merge_learned(tokens: &mut Vec<TokenInfo>, learned: &[TokenInfo]) {
 
 /// Parses the deploy scripts' `network.json`.
 pub fn parse_networks(json: &str) -> Result<Vec<NetworkConfig>, Problem> {
-    let file: File = serde_json::from_slice(json.as_bytes()).map_err(|e| Problem::new(format!("the network file is not valid: {e}")))?;
-    let list = match file {
-        File::Many { networks } => networks,
-        File::One(n) => vec![n],
+    let invalid = |e: serde_json::Error| Problem::new(format!("the network file is not valid: {e}"));
+    let bytes = json.as_bytes();
+    let list = match serde_json::from_slice::<serde_json::Value>(bytes).map_err(invalid)?.get("networks") {
+        Some(_) => serde_json::from_slice::<Many>(bytes).map_err(invalid)?.networks,
+        None => vec![serde_json::from_slice::<NetworkConfig>(bytes).map_err(invalid)?],
     };
     if list.is_empty() {
         return Err(Problem::new("the network file lists no network"));
