@@ -48,12 +48,27 @@ function base58(buf) {
   for (const b of buf) { if (b === 0) out = '1' + out; else break; }
   return out;
 }
-function intentHash(si) {
+// NEP-413: sha256(borsh(2^31 + 413) ‖ borsh(payload)), what an intent's key signs; base58 of it is the intent's id.
+function nep413Digest(si) {
   const tag = Buffer.alloc(4);
   tag.writeUInt32LE(2 ** 31 + 413);
   const cb = si.callback_url == null ? Buffer.from([0]) : Buffer.concat([Buffer.from([1]), borshString(si.callback_url)]);
   const bytes = Buffer.concat([tag, borshString(si.message), Buffer.from(si.nonce, 'base64'), borshString(si.recipient), cb]);
-  return base58(crypto.createHash('sha256').update(bytes).digest());
+  return crypto.createHash('sha256').update(bytes).digest();
+}
+const intentHash = (si) => base58(nep413Digest(si));
+// Another user's transfer, signed here with a key of its own (seed in hex), from its implicit account.
+function foreignTransfer(seedHex, receiver, amount, memo) {
+  const priv = crypto.createPrivateKey({ key: Buffer.from('302e020100300506032b657004220420' + seedHex, 'hex'), format: 'der', type: 'pkcs8' });
+  const pub = crypto.createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(12);
+  const deadline = BigInt(Date.now()) * 1_000_000n + 3_600_000_000_000n;
+  const message = JSON.stringify({ signer_id: pub.toString('hex'), deadline: deadline.toString(), actions: [{ type: 'transfer', token: 'near', amount, receiver_id: receiver, ...(memo ? { memo } : {}) }] });
+  // A v2 nonce: bytes 0..8 are its expiry (ns, little-endian), here the deadline; the rest random.
+  const nonce = crypto.randomBytes(32);
+  nonce.writeBigUInt64LE(deadline, 0);
+  const si = { message, nonce: nonce.toString('base64'), recipient: CONTRACT, public_key: 'ed25519:' + base58(pub), signature: '' };
+  si.signature = 'ed25519:' + base58(crypto.sign(null, nep413Digest(si), priv));
+  return si;
 }
 // NEAR wallets' key from a seed phrase: BIP-39 seed, SLIP-10 ed25519 m/44'/397'/0'.
 function seedFromPhrase(phrase) {
@@ -310,10 +325,7 @@ function b58decode(s) {
   return Buffer.concat([Buffer.alloc(zeros), body]);
 }
 function intentSignatureValid(si) {
-  const tag = Buffer.alloc(4);
-  tag.writeUInt32LE(2 ** 31 + 413);
-  const cb = si.callback_url == null ? Buffer.from([0]) : Buffer.concat([Buffer.from([1]), borshString(si.callback_url)]);
-  const hash = crypto.createHash('sha256').update(Buffer.concat([tag, borshString(si.message), Buffer.from(si.nonce, 'base64'), borshString(si.recipient), cb])).digest();
+  const hash = nep413Digest(si);
   const sig = si.signature.startsWith('ed25519:') ? b58decode(si.signature.slice(8)) : Buffer.from(si.signature, 'base64');
   const key = crypto.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), b58decode(si.public_key.slice(8))]), format: 'der', type: 'spki' });
   return sig.length === 64 && crypto.verify(null, hash, key, sig);
@@ -357,6 +369,27 @@ async function p2pScenario(p2pPage) {
   for (let i = 0; i < 50 && !known; i++) { known = await nodeKnows(httpPort, first); if (!known) await page.waitForTimeout(100); }
   expect(known, 'p2p: the outpost-node validated and holds the intent (GET /intents/{hash} = 200)');
   await screenshot('queue-sent-p2p');
+
+  // History: other users' intents reach the page through gossip; the one paying this page's
+  // account is listed, pending until the chain shows the payer's nonce spent by it.
+  await tab('keys');
+  const mine = b58decode((await text('#public-key')).slice('ed25519:'.length)).toString('hex');
+  const toMe = foreignTransfer('ab'.repeat(32), mine, '250000000000000000000000', 'rent');
+  const toBob = foreignTransfer('cd'.repeat(32), 'bob.test.near', '1');
+  for (const si of [toBob, toMe]) {
+    const r = await fetch(`http://127.0.0.1:${httpPort}/intents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(si) });
+    expect(r.status === 202, `history: the outpost-node took another user's intent (HTTP ${r.status})`);
+  }
+  const toMeId = intentHash(toMe);
+  await tab('history');
+  await page.waitForSelector(`li.received[data-id="${toMeId}"][data-state="pending"]`, { timeout: 20_000 });
+  expect((await page.locator('li.received').count()) === 1, 'history: of the two intents gossiped, only the one paying this account is listed');
+  const line = await text(`li.received[data-id="${toMeId}"]`);
+  expect(line.includes(`0.25 NEAR to ${mine} (rent)`) && line.includes(`from ${JSON.parse(toMe.message).signer_id}`), `history: amount, memo and payer shown (${line})`);
+  usedNonces.set(toMe.nonce, toMeId);
+  await page.waitForSelector(`li.received[data-id="${toMeId}"][data-state="executed"]`, { timeout: 20_000 });
+  expect(true, 'history: settled once the chain shows the payer\'s nonce spent by that intent');
+  await screenshot('history-received');
 
   // The peer goes away: intents wait; it comes back: the page dials again and they go out.
   node.child.kill('SIGKILL');

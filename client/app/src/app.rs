@@ -6,17 +6,18 @@ use crate::idb::Db;
 use crate::net::{self, now_ms, RelayerChannel, RpcOracle};
 use outpost_client_model::rpc;
 use crate::p2p::P2p;
-use crate::screens::{receive::ReceiveScreen, wallet::WalletScreen, 
+use crate::screens::{receive::ReceiveScreen, wallet::WalletScreen, history::HistoryScreen,
     compose::ComposeScreen, keys::KeysScreen, network::NetworkScreen, queue::QueueScreen,
     verify::VerifyScreen,
 };
 use futures::lock::Mutex;
+use outpost_client_model::history::History;
 use outpost_client_model::keys::{self, Vault};
 use outpost_client_model::network::{merge_learned, parse_networks, NetworkConfig, TokenInfo};
 use outpost_client_model::queue::{Queue, Record};
 use outpost_client_model::sync::{self, Channel, ChannelStatus, Policy, SendOutcome, Store};
 use outpost_client_model::Problem;
-use outpost_protocol::{SecretKey, SignedIntent, TokenId};
+use outpost_protocol::{AccountId, SecretKey, SignedIntent, TokenId};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -30,6 +31,8 @@ pub(crate) const NETWORK_KEY: &str = "outpost.network";
 const IDLE_LOCK_KEY: &str = "outpost.idle-lock-ms";
 /// localStorage: token metadata read from `ft_metadata`, for offline use.
 const TOKENS_KEY: &str = "outpost.tokens";
+/// localStorage, per intents contract: payments seen made to the user, deposits made here.
+const HISTORY_KEY: &str = "outpost.history.";
 
 /// Everything the screens share.
 pub struct Ctx {
@@ -96,6 +99,48 @@ impl Ctx {
             *q = Queue::from_records(records);
         }
         QueueGuard { q, _held: held }
+    }
+
+    /// The accounts this page can be paid at, each with what it belongs to: the key's account
+    /// (named when registered), its implicit account, then the wallet's.
+    pub(crate) fn accounts(&self) -> Vec<(AccountId, &'static str)> {
+        let mut accounts = vec![];
+        if let Some(v) = self.vault.borrow().as_ref() {
+            accounts.push((v.account_id(), "this device's key"));
+            if v.named_account.is_some() {
+                accounts.push((v.implicit_account_id(), "this device's key (implicit account)"));
+            }
+        }
+        if let Some(w) = self.wallet.borrow().as_ref() {
+            if !accounts.iter().any(|(a, _)| *a == w.account_id) {
+                accounts.push((w.account_id.clone(), "the wallet"));
+            }
+        }
+        accounts
+    }
+
+    /// The current network's history, read anew (another tab may have written it).
+    pub(crate) fn history(&self) -> History {
+        let [received, deposits] = self.history_keys();
+        let get = |k: &str| storage().and_then(|s| s.get_item(k).ok().flatten());
+        History::load(get(&received).as_deref(), get(&deposits).as_deref())
+    }
+
+    /// Changes the current network's history and stores it.
+    pub(crate) fn update_history(&self, change: impl FnOnce(&mut History) -> bool) {
+        let mut history = self.history();
+        if change(&mut history) {
+            let [received, deposits] = self.history_keys();
+            if let Some(s) = storage() {
+                let _ = s.set_item(&received, &history.received_json());
+                let _ = s.set_item(&deposits, &history.deposits_text());
+            }
+        }
+    }
+
+    fn history_keys(&self) -> [String; 2] {
+        let contract = self.network.borrow().intents_contract.clone();
+        [format!("{HISTORY_KEY}received.{contract}"), format!("{HISTORY_KEY}deposits.{contract}")]
     }
 
     pub(crate) fn publish(&self, q: &Queue) {
@@ -320,6 +365,10 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
             contract: network.intents_contract.clone(),
         };
         let mut changed = was != online;
+        let poll_due = owner && online && now.saturating_sub(last_poll) >= policy.poll_ms;
+        if poll_due {
+            last_poll = now;
+        }
         {
             let mut q = ctx.lock_queue().await;
             // Another tab's changes (new records, its sends) show here too.
@@ -355,8 +404,7 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
                     *ctx.banner.borrow_mut() = Some(e);
                     changed = true;
                 }
-                if now.saturating_sub(last_poll) >= policy.poll_ms {
-                    last_poll = now;
+                if poll_due {
                     let r = sync::poll_pass(
                         &mut q,
                         &ctx.db,
@@ -373,6 +421,9 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
             if changed {
                 ctx.publish(&q);
             }
+        }
+        if owner && online {
+            changed |= watch_payments(&ctx, &network, poll_due).await;
         }
         if changed {
             refresh.emit(());
@@ -392,6 +443,46 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
     }
 }
 
+/// `nonce_status` reads for heard payments per poll.
+const PAYMENT_READS: usize = 16;
+
+/// Keeps the gossiped intents that pay the user in the history, and, on each poll, asks the chain
+/// what became of the unsettled ones (the payer's `nonce_status`). Returns whether it changed.
+async fn watch_payments(ctx: &Ctx, network: &NetworkConfig, poll: bool) -> bool {
+    let heard = ctx.p2p.borrow().as_ref().map(|p| p.take_heard()).unwrap_or_default();
+    let mine: Vec<AccountId> = ctx.accounts().into_iter().map(|(a, _)| a).collect();
+    let mut changed = false;
+    if !heard.is_empty() {
+        ctx.update_history(|h| {
+            for signed in &heard {
+                changed |= h.observe(signed, &mine, &ctx.decimals(), now_ms());
+            }
+            changed
+        });
+    }
+    if poll {
+        // At most PAYMENT_READS per poll, in turns: anyone can gossip validly signed "payments"
+        // to an account (no balance is needed to sign), and they must not make the page flood
+        // the RPC node.
+        let unsettled = ctx.history().unsettled();
+        // In u64: usize is 32 bits here, and the page is built with overflow checks.
+        let count = unsettled.len();
+        let turn = now_ms() / Policy::default().poll_ms * PAYMENT_READS as u64;
+        let start = (turn % count.max(1) as u64) as usize;
+        for (id, payer, nonce) in unsettled.into_iter().cycle().skip(start).take(PAYMENT_READS.min(count)) {
+            let answer = net::rpc_call(&network.rpc_url, &rpc::nonce_status_request(&network.intents_contract, &payer, &nonce)).await;
+            if let Ok(status) = answer.and_then(|t| rpc::parse_nonce_status(&t)) {
+                ctx.update_history(|h| {
+                    let settled = h.settle(&id, &status, now_ms());
+                    changed |= settled;
+                    settled
+                });
+            }
+        }
+    }
+    changed
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Screen {
     Keys,
@@ -401,6 +492,7 @@ enum Screen {
     Network,
     Wallet,
     Receive,
+    History,
 }
 
 #[function_component(App)]
@@ -546,6 +638,7 @@ pub fn app() -> Html {
                 { tab(Screen::Queue, "tab-queue", "Queue") }
                 { tab(Screen::Verify, "tab-verify", "Verify") }
                 { tab(Screen::Receive, "tab-receive", "Receive") }
+                { tab(Screen::History, "tab-history", "History") }
                 { tab(Screen::Wallet, "tab-wallet", "Wallet") }
                 { tab(Screen::Network, "tab-network", "Network") }
             </nav>
@@ -558,6 +651,7 @@ pub fn app() -> Html {
                 Screen::Network => html!{ <NetworkScreen/> },
                 Screen::Wallet => html!{ <WalletScreen/> },
                 Screen::Receive => html!{ <ReceiveScreen/> },
+                Screen::History => html!{ <HistoryScreen/> },
             } }
             </main>
         </ContextProvider<AppCtx>>

@@ -17,6 +17,9 @@ use wasm_bindgen_futures::spawn_local;
 pub struct P2p {
     node: BrowserNode,
     view: Rc<RefCell<GossipView>>,
+    /// Other users' intents heard since the sync loop last looked (it keeps those paying the
+    /// user in the history). Bounded: a page away from its loop must not grow without end.
+    heard: Rc<RefCell<Vec<SignedIntent>>>,
     /// The network config it was started for; another one means a new node.
     network: NetworkConfig,
     peers: Vec<Multiaddr>,
@@ -46,7 +49,7 @@ fn node_event(e: BrowserEvent) -> Option<NodeEvent> {
             author: author.map(|a| a.to_string()),
         },
         BrowserEvent::DialFailed { address, error } => NodeEvent::DialFailed { address, error },
-        // Other users' intents: relayers take care of them; the dApp does not show them.
+        // Other users' intents go to the history (see `heard`), not to the view.
         BrowserEvent::Intent { .. } => return None,
     })
 }
@@ -73,10 +76,18 @@ impl P2p {
         let view = Rc::new(RefCell::new(GossipView::new(&network.peers)));
         view.borrow_mut().redial_due(now_ms()); // start() dialled them just now
         let sink = Rc::downgrade(&view);
+        let heard = Rc::new(RefCell::new(Vec::new()));
+        let heard_sink = Rc::downgrade(&heard);
         spawn_local(async move {
             while let Some(e) = events.next().await {
                 // The node outlived its channel (the network changed): let it go.
                 let Some(view) = sink.upgrade() else { break };
+                if let (BrowserEvent::Intent { signed, .. }, Some(heard)) = (&e, heard_sink.upgrade()) {
+                    let mut heard = heard.borrow_mut();
+                    if heard.len() < HEARD_MAX {
+                        heard.push((**signed).clone());
+                    }
+                }
                 if let Some(e) = node_event(e) {
                     view.borrow_mut().apply(e);
                     changed();
@@ -86,6 +97,7 @@ impl P2p {
         Ok(Some(P2p {
             node,
             view,
+            heard,
             network: network.clone(),
             peers,
         }))
@@ -130,7 +142,15 @@ impl P2p {
     pub fn untrusted_reports(&self) -> u64 {
         self.view.borrow().untrusted_reports
     }
+
+    /// Other users' intents heard since the last call.
+    pub fn take_heard(&self) -> Vec<SignedIntent> {
+        std::mem::take(&mut *self.heard.borrow_mut())
+    }
 }
+
+/// Intents kept between two looks of the sync loop (it looks every two seconds).
+const HEARD_MAX: usize = 1_000;
 
 impl Channel for P2p {
     fn name(&self) -> &str {

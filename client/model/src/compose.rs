@@ -328,7 +328,7 @@ pub fn summarize(intent: &Intent, decimals: &dyn Decimals) -> String {
     parts.join("; ")
 }
 
-fn short(token: &TokenId) -> String {
+pub(crate) fn short(token: &TokenId) -> String {
     match token {
         TokenId::Near => "NEAR".into(),
         TokenId::Nep141(a) => a.to_string(),

@@ -9,12 +9,14 @@
 //! * [`relayer`], [`rpc`]: the HTTP shapes of the relayer and NEAR JSON-RPC;
 //! * [`tx`]: direct submission, borsh transactions built by hand;
 //! * [`verify`]: checking an intent someone handed over;
+//! * [`history`]: payments seen made to the user, deposits made through the wallet;
 //! * [`network`]: the deploy scripts' network config;
 //! * [`qr`]: QR codes for the receive screen;
 //! * [`wallet`]: what the dApp asks a NEAR wallet (near-connect) for, and checks in its answers.
 
 pub mod compose;
 pub mod gossip;
+pub mod history;
 pub mod keys;
 pub mod mnemonic;
 pub mod network;

@@ -1,6 +1,7 @@
 //! One module per screen, each over the plain-Rust model (`outpost-client-model`).
 
 pub mod compose;
+pub mod history;
 pub mod keys;
 pub mod network;
 pub mod queue;

@@ -12,19 +12,7 @@ pub fn receive_screen() -> Html {
     let c = app.ctx.clone();
     let chosen = use_state(|| 0usize);
     let copied = use_state(|| None::<String>);
-    // The key's account first (named when registered), then its implicit account, then the wallet's.
-    let mut accounts: Vec<(String, &'static str)> = vec![];
-    if let Some(v) = c.vault.borrow().as_ref() {
-        accounts.push((v.account_id().to_string(), "this device's key"));
-        if v.named_account.is_some() {
-            accounts.push((v.implicit_account_id().to_string(), "this device's key (implicit account)"));
-        }
-    }
-    if let Some(w) = c.wallet.borrow().as_ref() {
-        if !accounts.iter().any(|(a, _)| *a == w.account_id.as_str()) {
-            accounts.push((w.account_id.to_string(), "the wallet"));
-        }
-    }
+    let accounts: Vec<(String, &'static str)> = c.accounts().into_iter().map(|(a, what)| (a.to_string(), what)).collect();
     if accounts.is_empty() {
         return html! { <section id="receive"><h2>{"Receive"}</h2><p>{"Create or import a key (Keys), or sign in with a wallet (Wallet), to get an account to be paid at."}</p></section> };
     }

@@ -7,6 +7,7 @@ use crate::net;
 use crate::wallet;
 use outpost_client_model::compose::{format_units, parse_units};
 use outpost_client_model::rpc;
+use outpost_client_model::history::Deposit;
 use outpost_client_model::wallet::{deposit_near, deposit_token, key_signs_for, register_keys, WalletAccount};
 use outpost_protocol::{PublicKey, TokenId};
 use std::rc::Rc;
@@ -145,6 +146,11 @@ pub fn wallet_screen() -> Html {
                     }
                     .map_err(|e| e.0)?;
                     let hash = wallet::send(&net, &tx).await.map_err(|e| e.0)?;
+                    let account = c.wallet.borrow().as_ref().map(|w| w.account_id.clone());
+                    if let (Some(tx_hash), Some(account)) = (hash.clone(), account) {
+                        let deposit = Deposit { tx_hash, account, token: t.clone(), amount: units, at_ms: crate::net::now_ms() };
+                        c.update_history(|h| h.deposited(deposit));
+                    }
                     Ok(format!("deposited {} {}{}", format_units(units, net.decimals(&t)), net.symbol(&t), hash.map(|h| format!(" in transaction {h}")).unwrap_or_default()))
                 }),
             )
