@@ -2,7 +2,8 @@
 # Runs every test Outpost has, installing what is missing (rustup target, npm tools).
 #   scripts/test.sh
 # Tier 1 always runs. Tier 2 (a NEAR sandbox via near-workspaces) runs when NEAR_SANDBOX_BIN_PATH
-# points at a neard sandbox binary and otherwise reports itself skipped.
+# points at a neard sandbox binary and otherwise reports itself skipped; with a sandbox the dApp is
+# built (and Chromium and the e2e tools installed) first, for tier 2's wallet journey.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 start=$(date +%s)
@@ -20,6 +21,21 @@ info "native flavour: built and tested with the workspace below"
 step "Contracts (optimized wasm)"
 "$ROOT/scripts/build-contracts.sh"
 
+export OUTPOST_CLIENT_DIR="${OUTPOST_CLIENT_DIR:-$ROOT/target/client}"
+client_built=0
+if { [ -n "${NEAR_SANDBOX_BIN_PATH:-}" ] && [ -f "$NEAR_SANDBOX_BIN_PATH" ]; } || [ "${OUTPOST_SANDBOX_DOWNLOAD:-0}" = 1 ]; then
+  # Tier 2's dApp wallet journey (integration-tests/tests/sandbox.rs) drives the built dApp in
+  # Chromium against the sandbox: provide all it needs before the sandbox suite runs below. It
+  # was all provided, so a missing piece there is a failure, not a skip.
+  step "dApp for tier 2's wallet journey: build, Chromium, e2e tools"
+  ensure_chromium
+  ensure_e2e_tools
+  "$ROOT/scripts/build-client.sh"
+  client_built=1
+  export OUTPOST_TIER2_NO_SKIPS=1
+  export OUTPOST_SANDBOX_ARTIFACTS="$ROOT/target/reports/sandbox-wallet-journey"
+fi
+
 step "Native tests: unit, property, NEAR VM (tier 1)"
 excludes=()
 for c in $(wasm_only_crates); do excludes+=(--exclude "$c"); done
@@ -34,8 +50,8 @@ cargo run --locked -q -p outpost-integration-tests --example settlement
 step "dApp: build, then drive it in headless Chromium (tier 1)"
 ensure_chromium
 ensure_e2e_tools
-export OUTPOST_CLIENT_DIR="${OUTPOST_CLIENT_DIR:-$ROOT/target/client}"
-"$ROOT/scripts/build-client.sh"
+# Built once: before the native tests when a sandbox needed it.
+[ "$client_built" = 1 ] || "$ROOT/scripts/build-client.sh"
 mkdir -p "$ROOT/target/reports"
 artifacts="$ROOT/target/reports/client-e2e"
 info "screenshots and report.json: $artifacts"

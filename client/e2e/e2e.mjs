@@ -13,8 +13,8 @@ import path from 'node:path';
 import os from 'node:os';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
-import jsQR from 'jsqr';
-import { PNG } from 'pngjs';
+import { walletJourney, pageKit, walletPublicKey, firstNearRecordBytes, Rpc } from './wallet-journey.mjs';
+import { spawn } from 'node:child_process';
 
 const DIST = path.resolve(process.argv[2] || '../../target/client');
 const ART = path.resolve(process.argv[3] || '../../target/client-e2e');
@@ -92,11 +92,40 @@ const relayerStatus = new Map(); // intent hash -> status body the relayer repor
 const usedNonces = new Map(); // nonce (base64) → the intent hash the fake chain says spent it
 const directTxs = []; // transactions received by send_tx, decoded and checked
 // The fake chain's accounts for the wallet journey: own NEAR (view_account), ledger balances
-// (get_balance) and keys registered in the ledger (public_keys_of). Others read 5 NEAR as before.
+// (get_balance; a NEAR record exists once credited, and the first deposit pays its storage as the
+// contract does) and keys registered in the ledger (public_keys_of, storage paid from what
+// add_public_key attaches, the rest refunded). Others read 5 NEAR as before.
 const WALLET_ACCOUNT = 'carol.test.near';
-const accountNear = new Map([[WALLET_ACCOUNT, 20n * 10n ** 24n]]);
-const ledgerNear = new Map([[WALLET_ACCOUNT, 0n]]);
-const ledgerKeys = new Map([[WALLET_ACCOUNT, []]]);
+const JOURNEY_RECEIVER = 'dave.test.near';
+const BYTE_COST = 10n ** 19n; // NEAR's storage price per byte
+let accountNear, ledgerNear, ledgerKeys;
+// The wallet journey's accounts as a fresh chain has them (the driver's self-test starts over).
+function resetJourneyAccounts() {
+  accountNear = new Map([[WALLET_ACCOUNT, 20n * 10n ** 24n]]);
+  ledgerNear = new Map([[WALLET_ACCOUNT, null], [JOURNEY_RECEIVER, null]]); // null: no record yet (reads 0)
+  ledgerKeys = new Map([[WALLET_ACCOUNT, []]]);
+}
+resetJourneyAccounts();
+const knownTxs = new Map(); // tx hash -> its outcome, for the `tx` method
+// The fake relayer settles the wallet account's transfers by itself when this is on (the driver's
+// self-test); otherwise the test settles them (`settleOnFakeChain`).
+let autoSettle = false;
+// Executes a signed NEAR transfer on the fake chain as the contract would, after its checks: the
+// key signs for the signer, the nonce is unused, the balance covers it. The receiver's new record
+// is the relayer's to pay (v2), not the payer's.
+function settleOnFakeChain(si) {
+  const m = JSON.parse(si.message);
+  const a = m.actions[0];
+  const amount = BigInt(a.amount);
+  if (m.actions.length !== 1 || a.type !== 'transfer' || a.token !== 'near') throw new Error(`the fake chain settles one NEAR transfer only: ${si.message}`);
+  if (!(ledgerKeys.get(m.signer_id) || []).includes(si.public_key)) throw new Error(`fake chain: ${si.public_key} does not sign for ${m.signer_id}`);
+  if (usedNonces.has(si.nonce)) throw new Error('fake chain: NONCE_USED');
+  if ((ledgerNear.get(m.signer_id) ?? 0n) < amount) throw new Error('fake chain: INSUFFICIENT_BALANCE');
+  ledgerNear.set(m.signer_id, ledgerNear.get(m.signer_id) - amount);
+  if (!ledgerNear.has(a.receiver_id)) throw new Error(`fake chain: ${a.receiver_id} is not one of the journey's accounts`);
+  ledgerNear.set(a.receiver_id, (ledgerNear.get(a.receiver_id) ?? 0n) + amount);
+  usedNonces.set(si.nonce, intentHash(si));
+}
 function decodeTx(buf) {
   let o = 0;
   const u32 = () => { const v = buf.readUInt32LE(o); o += 4; return v; };
@@ -131,6 +160,15 @@ const server = http.createServer((req, res) => {
     rawBodies.push(`${req.method} ${req.url} ${body}`);
     const url = new URL(req.url, 'http://x');
     const json = (code, obj) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(obj)); };
+    if (url.pathname === '/rpc' || url.pathname.startsWith('/intents')) {
+      // Pages on other origins (the sandbox driver's self-test) call the relayer and the RPC, as
+      // outpost-node's API allows (CORS, any origin); the wallet's sandboxed iframe (an opaque
+      // origin) calls the RPC too, as wallets do.
+      res.setHeader('access-control-allow-origin', '*');
+      res.setHeader('access-control-allow-headers', 'content-type');
+      res.setHeader('access-control-allow-methods', 'GET, POST');
+      if (req.method === 'OPTIONS') { res.writeHead(204); return res.end(); }
+    }
     if (req.method === 'POST' && url.pathname === '/intents') {
       let si;
       try { si = JSON.parse(body); } catch { return json(400, { code: 'MESSAGE_MALFORMED', detail: 'not JSON' }); }
@@ -139,19 +177,15 @@ const server = http.createServer((req, res) => {
       if (extra.length) return json(400, { code: 'MESSAGE_MALFORMED', detail: `unknown fields ${extra}` });
       const h = intentHash(si);
       accepted.set(h, si);
+      if (autoSettle && JSON.parse(si.message).signer_id === WALLET_ACCOUNT && !usedNonces.has(si.nonce)) {
+        try { settleOnFakeChain(si); } catch (e) { log('fake relayer: not settled:', e.message); }
+      }
       return json(202, { intent_hash: h });
     }
     if (req.method === 'GET' && url.pathname.startsWith('/intents/')) {
       const h = url.pathname.slice('/intents/'.length);
       if (relayerStatus.has(h)) return json(200, { intent_hash: h, ...relayerStatus.get(h) });
       return accepted.has(h) ? json(200, { intent_hash: h, status: 'pending' }) : json(404, { code: 'UNKNOWN' });
-    }
-    if (url.pathname === '/rpc') {
-      // The wallet's sandboxed iframe (an opaque origin) calls the RPC too, as wallets do: CORS.
-      res.setHeader('access-control-allow-origin', '*');
-      res.setHeader('access-control-allow-headers', 'content-type');
-      res.setHeader('access-control-allow-methods', 'POST');
-      if (req.method === 'OPTIONS') { res.writeHead(204); return res.end(); }
     }
     if (url.pathname.startsWith('/test-wallet/')) {
       const f = path.join(TEST_WALLET, path.basename(url.pathname));
@@ -174,23 +208,47 @@ const server = http.createServer((req, res) => {
       }
       if (p.method_name === 'ft_metadata' && p.account_id === 'usdc.test.near') return answer({ spec: 'ft-1.0.0', name: 'USD Coin', symbol: 'USDC', decimals: 6 });
       if (p.method_name === 'public_keys_of') return answer(ledgerKeys.get(args.account_id) || []);
-      if (p.method_name === 'get_balance' && ledgerNear.has(args.account_id)) return answer(args.token === 'near' ? String(ledgerNear.get(args.account_id)) : '0');
+      if (p.method_name === 'get_balance' && ledgerNear.has(args.account_id)) return answer(args.token === 'near' ? String(ledgerNear.get(args.account_id) ?? 0n) : '0');
+      if (p.method_name === 'config' && p.account_id === CONTRACT) {
+        return answer({ owner_id: 'test.near', paused: false, max_deadline_horizon_ns: '2592000000000000', max_batch_size: 64, storage_byte_cost: String(BYTE_COST),
+          nonce_prune_grace_ns: '86400000000000', max_withdrawals_per_intent: 4, max_withdrawals_per_batch: 16 });
+      }
       if (r.method === 'send_tx') {
         const tx = decodeTx(Buffer.from(p.signed_tx_base64, 'base64'));
         directTxs.push(tx);
         // The ledger's effects of a valid transaction from a known account (the wallet's).
+        const refuse = (what) => json(200, { jsonrpc: '2.0', id: r.id, result: { status: { Failure: { ActionError: { index: 0, kind: { FunctionCallError: { ExecutionError: `Smart contract panicked: ${what}` } } } } }, transaction: { hash: tx.hash, signer_id: tx.signer_id } } });
         if (tx.signature_valid && accountNear.has(tx.signer_id) && tx.receiver_id === CONTRACT) {
           for (const a of tx.actions) {
             accountNear.set(tx.signer_id, accountNear.get(tx.signer_id) - a.amount);
-            if (a.method === 'deposit') ledgerNear.set(tx.signer_id, ledgerNear.get(tx.signer_id) + a.amount);
-            if (a.method === 'add_public_key' && a.amount >= 1n) ledgerKeys.get(tx.signer_id).push(a.args.public_key);
+            if (a.method === 'deposit') {
+              // A first NEAR record's storage stays with the contract (and a deposit not above it is refused).
+              const cost = ledgerNear.get(tx.signer_id) === null ? BigInt(firstNearRecordBytes(tx.signer_id)) * BYTE_COST : 0n;
+              if (a.amount <= cost) return refuse('INSUFFICIENT_STORAGE_DEPOSIT');
+              ledgerNear.set(tx.signer_id, (ledgerNear.get(tx.signer_id) ?? 0n) + a.amount - cost);
+            }
+            if (a.method === 'add_public_key' && a.amount >= 1n) {
+              // The key list's record: b'k' ‖ borsh(account), a borsh Vec of 33-byte keys, + 40.
+              const keys = ledgerKeys.get(tx.signer_id);
+              const bytes = BigInt(keys.length ? 33 : 1 + 4 + Buffer.byteLength(tx.signer_id) + 4 + 33 + 40);
+              if (a.amount < bytes * BYTE_COST) return refuse('INSUFFICIENT_STORAGE_DEPOSIT');
+              keys.push(a.args.public_key);
+              accountNear.set(tx.signer_id, accountNear.get(tx.signer_id) + a.amount - bytes * BYTE_COST); // the rest comes back
+            }
           }
         }
-        return json(200, { jsonrpc: '2.0', id: r.id, result: { status: { SuccessValue: '' }, transaction: { hash: tx.hash } } });
+        const outcome = { final_execution_status: 'EXECUTED_OPTIMISTIC', status: { SuccessValue: '' }, transaction: { hash: tx.hash, signer_id: tx.signer_id }, receipts_outcome: [] };
+        knownTxs.set(tx.hash, outcome);
+        return json(200, { jsonrpc: '2.0', id: r.id, result: outcome });
+      }
+      // `tx`: the fake chain is final at once.
+      if (r.method === 'tx' && knownTxs.has(p.tx_hash) && knownTxs.get(p.tx_hash).transaction.signer_id === p.sender_account_id) {
+        return json(200, { jsonrpc: '2.0', id: r.id, result: { ...knownTxs.get(p.tx_hash), final_execution_status: 'FINAL' } });
       }
       if (p.method_name === 'get_balance') return answer('5000000000000000000000000');
       return json(200, { jsonrpc: '2.0', id: r.id, error: { name: 'HANDLER_ERROR', cause: { name: 'UNKNOWN_ACCOUNT' }, message: 'unknown' } });
     }
+    if (url.pathname === '/health') return json(200, { status: 'ok', relayer: true });
     if (url.pathname === '/network.json') return json(200, networkJson);
     const file = path.join(DIST, url.pathname === '/' ? 'index.html' : path.normalize(url.pathname));
     if (!file.startsWith(DIST) || !fs.existsSync(file)) { res.writeHead(404); return res.end(); }
@@ -229,64 +287,23 @@ let page = context.pages()[0] || (await context.newPage());
 page.on('pageerror', (e) => log('page error:', e.message));
 let shot = 0;
 const screenshot = async (name) => page.screenshot({ path: path.join(ART, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
-// Reads a QR code drawn in the page back with a real decoder (jsQR) from a screenshot.
-async function readQr(sel) {
-  const png = PNG.sync.read(await page.locator(sel).screenshot());
-  return jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? null;
-}
 const text = async (sel) => (await page.locator(sel).first().textContent({ timeout: 10_000 })) || '';
 const tab = async (name) => page.click(`#tab-${name}`);
 const ready = async () => page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
 const queued = async (n) => page.waitForFunction((n) => document.querySelectorAll('li.rec[data-state="queued"]').length === n, n, { timeout: 20_000 });
 
-// Types back the words the page asks for (positions in data-pos), as a person with the phrase
-// written down would; returns the phrase.
-async function confirmPhrase() {
-  await page.waitForSelector('#keys-confirm #seed-phrase', { timeout: 20_000 });
-  const phrase = (await text('#seed-phrase')).trim();
-  const words = phrase.split(' ');
-  for (const i of [1, 2, 3]) {
-    const pos = Number(await page.getAttribute(`#confirm-${i}`, 'data-pos'));
-    await page.fill(`#confirm-${i}`, words[pos - 1]);
-  }
-  await page.click('#confirm-save');
-  await page.waitForSelector('#implicit-account', { timeout: 20_000 });
-  return phrase;
-}
-async function createKey() {
-  await tab('keys');
-  await page.fill('#pass', PASSPHRASE);
-  await page.fill('#pass2', PASSPHRASE);
-  await page.click('#create');
-  await confirmPhrase();
-}
+// The page steps the wallet journey shares (wallet-journey.mjs), on the page driven now.
+const ui = () => pageKit(page);
+const confirmPhrase = () => ui().confirmPhrase();
+const createKey = () => ui().createKey(PASSPHRASE);
+const signIt = () => ui().signIt();
+const composeTransfer = (amount, memo = '') => ui().composeTransfer(amount, memo);
 async function unlock() {
   await tab('keys');
   await page.fill('#unlock-pass', PASSPHRASE);
   await page.click('#unlock');
   await page.waitForSelector('#lock-state:text("unlocked")');
   return Number(await page.getAttribute('#unlock-ms', 'data-ms'));
-}
-// "Review and sign", then confirm what the review shows.
-async function signIt() {
-  await page.click('#sign');
-  await page.waitForSelector('#review #review-summary', { timeout: 10_000 });
-  await page.click('#confirm-sign');
-}
-async function composeTransfer(amount, memo = '') {
-  await tab('compose');
-  const prev = (await page.locator('#compose-status').count()) ? await text('#compose-status') : '';
-  await page.fill('#amount', String(amount));
-  await page.fill('#receiver', 'bob.testnet');
-  await page.fill('#memo', memo);
-  await signIt();
-  await page.waitForFunction((prev) => {
-    const el = document.querySelector('#compose-status.ok');
-    return el && el.textContent.startsWith('queued') && el.textContent !== prev;
-  }, prev, { timeout: 10_000 });
-  const status = await text('#compose-status');
-  await page.waitForFunction(() => !document.querySelector('#amount').value); // form reset after queueing
-  return status;
 }
 async function idbHasVault() {
   return page.evaluate(() => new Promise((resolve, reject) => {
@@ -302,17 +319,7 @@ async function idbHasVault() {
     open.onerror = () => reject(open.error);
   }));
 }
-async function idbIds() {
-  return page.evaluate(() => new Promise((resolve, reject) => {
-    const open = indexedDB.open('outpost');
-    open.onsuccess = () => {
-      const req = open.result.transaction('queue').objectStore('queue').getAll();
-      req.onsuccess = () => { resolve(req.result.map((r) => JSON.parse(r.json))); open.result.close(); };
-      req.onerror = () => reject(req.error);
-    };
-    open.onerror = () => reject(open.error);
-  }));
-}
+const idbIds = () => ui().records();
 
 // An intent's NEP-413 signature checked in node (signature as `ed25519:<base58>` or base64).
 function b58decode(s) {
@@ -330,12 +337,6 @@ function intentSignatureValid(si) {
   const key = crypto.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), b58decode(si.public_key.slice(8))]), format: 'der', type: 'spki' });
   return sig.length === 64 && crypto.verify(null, hash, key, sig);
 }
-// The test wallet's key (client/e2e/test-wallet/executor.js signs with the same seed).
-function walletPublicKey() {
-  const priv = crypto.createPrivateKey({ key: Buffer.from('302e020100300506032b657004220420' + '5eed'.repeat(16), 'hex'), format: 'der', type: 'pkcs8' });
-  return 'ed25519:' + base58(crypto.createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(12));
-}
-
 // ---- The gossip channel against a real outpost-node (gossip only, no relayer URL) ----
 const NODE_BIN = process.env.OUTPOST_NODE_BIN;
 const startNode = (args) => startOutpostNode(NODE_BIN, 'outpost-node', args);
@@ -426,76 +427,27 @@ async function walletScenario(wp) {
   page = wp;
   networkJson = { networks: [{ name: 'sandbox', chain_id: 'localnet', rpc_url: `${BASE}/rpc`, intents_contract: CONTRACT, relayer_url: BASE, peers: [], wallet_manifest: '/test-wallet/manifest.json' }] };
   const walletPk = walletPublicKey();
-  await page.goto(BASE);
-  await ready();
-  await tab('wallet');
-  await screenshot('wallet-signed-out');
-  await page.click('#wallet-connect');
-  // near-connect's own wallet list, filled from the manifest network.json names.
-  await page.click('.connect-item[data-type="outpost-test-wallet"]', { timeout: 20_000 });
-  await page.waitForSelector('#wallet-account', { timeout: 20_000 });
-  expect((await text('#wallet-account')) === WALLET_ACCOUNT && (await text('#wallet-key')) === walletPk, 'wallet: signed in through near-connect (test wallet in its sandboxed iframe), account and key shown');
-  await page.waitForSelector('#wallet-near');
-  expect((await text('#wallet-near')) === '20 NEAR', 'wallet: the wallet\'s own NEAR is read over RPC without a click');
-  expect((await page.getAttribute('.ledger-balance[data-token="near"]', 'data-amount')) === '0', 'wallet: the ledger balance starts at 0');
-  await screenshot('wallet-signed-in');
-
-  // Deposit 2 NEAR into the ledger: the wallet signs and sends `deposit` with 2 NEAR attached.
+  // The journey tier 2 runs on a real sandbox (wallet-journey.mjs), here on the fake chain, whose
+  // bytes are checked below as well.
   const tx0 = directTxs.length;
-  await page.fill('#deposit-amount', '2');
-  await page.click('#deposit');
-  await page.waitForSelector('#wallet-msg.ok:has-text("deposited 2 NEAR")', { timeout: 20_000 });
-  const dep = directTxs[tx0];
+  const journey = await walletJourney({
+    page, base: BASE, rpc: new Rpc(`${BASE}/rpc`), contract: CONTRACT, account: WALLET_ACCOUNT, receiver: JOURNEY_RECEIVER,
+    deposit: '2', pay: '0.5', walletNear: '20', passphrase: PASSPHRASE, expect, screenshot, chainMs: 20_000,
+    hooks: {
+      offlineQueued: ({ id }) => expect(!accepted.has(id) && !posts.some((p) => intentHash(p) === id), 'offline: nothing of it was sent'),
+      sent: ({ id, signed }) => {
+        expect(JSON.stringify(accepted.get(id)) === JSON.stringify(signed), 'offline: the relayer got exactly the stored signed intent');
+        settleOnFakeChain(signed); // the relayer settles it on the fake chain
+      },
+    },
+  });
+  // The bytes the wallet sent: the deposit, then the keys' registration.
+  const [dep, reg, ...more] = directTxs.slice(tx0);
+  expect(more.length === 0, 'wallet: two transactions in the journey (deposit, registration)');
   expect(dep && dep.signature_valid && dep.trailing === 0 && dep.signer_id === WALLET_ACCOUNT && dep.receiver_id === CONTRACT, 'deposit: the wallet sent a valid transaction from its account to the ledger');
   expect(dep.actions.length === 1 && dep.actions[0].method === 'deposit' && dep.actions[0].amount === 2n * 10n ** 24n, 'deposit: one `deposit` call with exactly 2 NEAR attached');
-  await page.waitForSelector('.ledger-balance[data-token="near"][data-amount="2000000000000000000000000"]', { timeout: 10_000 });
-  expect(true, 'deposit: the ledger balance shows 2 NEAR without a click');
-
-  // A key for this device, then registered for the wallet's account by one wallet transaction
-  // (with the wallet's own key, which wallet-signed intents need).
-  await createKey();
-  const devicePk = await text('#public-key');
-  await tab('wallet');
-  await page.waitForSelector('#wallet-keys[data-missing="2"]', { timeout: 10_000 });
-  await page.click('#register-keys');
-  await page.waitForSelector('#wallet-msg.ok:has-text("now signs for")', { timeout: 20_000 });
-  const reg = directTxs.at(-1);
-  expect(reg.signature_valid && reg.signer_id === WALLET_ACCOUNT && reg.actions.every((a) => a.method === 'add_public_key' && a.amount >= 1n), 'register: the wallet sent add_public_key calls with a deposit');
-  expect(JSON.stringify(reg.actions.map((a) => a.args.public_key)) === JSON.stringify([devicePk, walletPk]), 'register: this device\'s key and the wallet\'s key, in one transaction');
-  await page.waitForSelector('#wallet-keys[data-missing="0"]');
-  expect((await text('#device-signs-for')).includes(WALLET_ACCOUNT), 'register: the page says which accounts this device\'s key signs for');
-  await tab('keys');
-  expect((await text('#named-account')) === WALLET_ACCOUNT, 'register: the local key now signs as the wallet\'s account');
-  await screenshot('wallet-keys-registered');
-
-  // Receive: the accounts to be paid at, a QR code a phone can read, and copy.
-  await tab('receive');
-  const accountsShown = await page.locator('.receive-account').allTextContents();
-  expect(accountsShown[0] === WALLET_ACCOUNT && accountsShown.length === 2 && /^[0-9a-f]{64}$/.test(accountsShown[1]), `receive: the key's named account, then its implicit one (${accountsShown})`);
-  expect((await readQr('#receive-qr')) === WALLET_ACCOUNT, 'receive: the QR code reads back (jsQR) as the account id');
-  await page.locator('button.show-qr').nth(1).click();
-  await page.waitForSelector(`#receive-qr[data-account="${accountsShown[1]}"]`);
-  expect((await readQr('#receive-qr')) === accountsShown[1], 'receive: a 64-character implicit account id reads back too (version 5)');
-  await screenshot('receive');
-  await page.locator('button.copy').first().click();
-  await page.waitForSelector('#receive-msg');
-  expect((await page.evaluate(() => navigator.clipboard.readText())) === WALLET_ACCOUNT, 'receive: "Copy" puts the account id on the clipboard');
-
-  // Offline: the device key signs for the wallet's account; online again: it settles.
-  const posts0 = posts.length;
-  await wp.context().setOffline(true);
-  await page.waitForSelector('#conn[data-online="false"]');
-  await composeTransfer('0.5', 'offline, for carol');
-  await tab('queue');
-  const offlineId = await page.locator('li.rec[data-state="queued"]').first().getAttribute('data-id');
-  expect(posts.length === posts0, 'offline: signed and queued, nothing sent');
-  await wp.context().setOffline(false);
-  await page.waitForSelector(`li.rec[data-id="${offlineId}"][data-state="sent"]`, { timeout: 20_000 });
-  const si = accepted.get(offlineId);
-  expect(JSON.parse(si.message).signer_id === WALLET_ACCOUNT && si.public_key === devicePk && ledgerKeys.get(WALLET_ACCOUNT).includes(si.public_key) && intentSignatureValid(si), 'offline: the relayer got an intent signed by the registered device key for the wallet\'s account');
-  usedNonces.set(si.nonce, offlineId);
-  await page.waitForSelector(`li.rec[data-id="${offlineId}"][data-state="executed"]`, { timeout: 20_000 });
-  expect(true, 'offline: executed once the chain shows its nonce used by it');
+  expect(reg.signature_valid && reg.signer_id === WALLET_ACCOUNT && reg.nonce === dep.nonce + 1n && reg.actions.every((a) => a.method === 'add_public_key' && a.amount >= 1n), 'register: the wallet sent add_public_key calls with a deposit, on the next nonce');
+  expect(JSON.stringify(reg.actions.map((a) => a.args.public_key)) === JSON.stringify([journey.devicePk, walletPk]), 'register: this device\'s key and the wallet\'s key, in one transaction');
 
   // Signed by the wallet (NEP-413 signMessage, base64 signature), queued like a local one.
   await tab('compose');
@@ -984,6 +936,39 @@ try {
       await contextW.close();
       fs.rmSync(dirW, { recursive: true, force: true });
     }
+  }
+
+  // 7b. Tier 2's driver (sandbox-journey.mjs) on this fake chain, which it takes for a sandbox, so
+  // the code a real sandbox runs is run here too: as on a sandbox (it must pass, and the fake
+  // chain must show what it reports), then with an expectation the chain does not meet (it must
+  // fail). The fake relayer settles by itself meanwhile, as outpost-node does.
+  {
+    const driver = path.join(path.dirname(new URL(import.meta.url).pathname), 'sandbox-journey.mjs');
+    const describe = (extra) => JSON.stringify({ rpc_url: `${BASE}/rpc`, intents_contract: CONTRACT, relayer_url: BASE, wallet_account: WALLET_ACCOUNT,
+      receiver: JOURNEY_RECEIVER, wallet_near: '20', chain_timeout_ms: 20_000, ...extra });
+    const runDriver = (network, art) => new Promise((resolve) => {
+      const child = spawn(process.execPath, [driver, DIST, art], { env: { ...process.env, OUTPOST_SANDBOX_NETWORK: network }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; });
+      child.stderr.on('data', (d) => { out += d; });
+      child.on('exit', (code) => resolve({ code, out }));
+    });
+    resetJourneyAccounts();
+    autoSettle = true;
+    const passing = path.join(ART, 'sandbox-journey');
+    const ran = await runDriver(describe({}), passing);
+    if (ran.code !== 0) log('driver output:\n' + ran.out);
+    expect(ran.code === 0 && ran.out.includes('PASSED: the wallet journey'), `driver: sandbox-journey.mjs passes on the fake chain (exit ${ran.code})`);
+    const j = JSON.parse(fs.readFileSync(path.join(passing, 'journey.json'), 'utf8'));
+    expect(usedNonces.get(j.intent.nonce) === j.intent.id && ledgerNear.get(JOURNEY_RECEIVER) === 5n * 10n ** 23n && JSON.stringify(ledgerKeys.get(WALLET_ACCOUNT)) === JSON.stringify([j.devicePk, walletPublicKey()]),
+      'driver: what journey.json reports is what the fake chain holds (the paid nonce, the receiver\'s credit, the two keys)');
+    expect(fs.readdirSync(passing).filter((f) => f.endsWith('.png')).sort().at(-1) === '05-wallet-journey-settled.png', 'driver: its screenshots are in its artifacts folder, the settled queue last');
+    resetJourneyAccounts();
+    const failing = await runDriver(describe({ wallet_near: '21' }), path.join(ART, 'sandbox-journey-must-fail'));
+    autoSettle = false;
+    expect(failing.code === 1 && failing.out.includes('holds 21 NEAR before the journey') && !failing.out.includes('PASSED'), `driver: a check the chain does not meet fails it, non-zero (exit ${failing.code})`);
+    const bad = await runDriver('{"rpc_url": "x"}', path.join(ART, 'sandbox-journey-must-fail'));
+    expect(bad.code === 2 && bad.out.includes('has no intents_contract'), 'driver: an incomplete network description is refused, saying what is missing');
   }
 
   // 8. Gossip (a fresh browser profile, so network.json's peers are used).

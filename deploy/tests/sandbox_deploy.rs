@@ -18,9 +18,9 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 const FLOWS: &[Flow<Worker<Sandbox>>] = &[
-    Flow { name: "deploy_to_sandbox", run: |_| Box::pin(deploy_to_sandbox()) },
-    Flow { name: "own_account_deploy_then_upgrade", run: |w| Box::pin(own_account_deploy_then_upgrade(w)) },
-    Flow { name: "too_little_near_creates_nothing", run: |w| Box::pin(too_little_near_creates_nothing(w)) },
+    Flow { needs: None, name: "deploy_to_sandbox", run: |_| Box::pin(deploy_to_sandbox()) },
+    Flow { needs: None, name: "own_account_deploy_then_upgrade", run: |w| Box::pin(own_account_deploy_then_upgrade(w)) },
+    Flow { needs: None, name: "too_little_near_creates_nothing", run: |w| Box::pin(too_little_near_creates_nothing(w)) },
 ];
 
 /// The shared tier-2 runner: flows inside the runtime, the sandbox stopped before exit, leftovers

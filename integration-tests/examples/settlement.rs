@@ -23,7 +23,7 @@ use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const FLOWS: &[Flow<Worker<Sandbox>>] = &[Flow { name: "settle_transfers_through_the_relayer", run: |w| Box::pin(bench(w)) }];
+const FLOWS: &[Flow<Worker<Sandbox>>] = &[Flow { needs: None, name: "settle_transfers_through_the_relayer", run: |w| Box::pin(bench(w)) }];
 
 fn main() {
     tier2::sandbox_suite("settlement", FLOWS)

@@ -8,6 +8,9 @@
 //! * the environment and the runtime are dropped before [`run`] returns, so a sandbox is stopped
 //!   before the caller exits, and any child process still alive then is reported as a failure
 //!   (and killed): a second run starts from nothing;
+//! * a flow whose prerequisites ([`Flow::needs`]: a built dApp, a browser, …) are missing is not
+//!   run: it is reported SKIPPED with what is missing (or FAILED under [`Options::skips_fail`]),
+//!   never passed;
 //! * the closing line is `<suite>: N passed, N failed, N skipped`, and [`Summary::exit_code`] is
 //!   non-zero when anything failed.
 
@@ -22,6 +25,9 @@ pub type FlowFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub struct Flow<E> {
     pub name: &'static str,
     pub run: fn(E) -> FlowFuture,
+    /// What the flow needs besides the environment, checked before it runs: `Err` says what is
+    /// missing, and the flow is skipped (or failed, see [`Options::skips_fail`]).
+    pub needs: Option<fn() -> Result<(), String>>,
 }
 
 /// What a suite did.
@@ -79,6 +85,9 @@ pub struct Options {
     pub check_leftovers: bool,
     /// How long cleanup may take (a sandbox shutting down) before a child still alive counts.
     pub leftover_patience: Duration,
+    /// A flow whose prerequisites are missing fails instead of being skipped (set where the
+    /// caller provided them, so a missing one is a broken setup: `OUTPOST_TIER2_NO_SKIPS=1`).
+    pub skips_fail: bool,
 }
 
 impl Options {
@@ -89,6 +98,7 @@ impl Options {
             flow_timeout: Duration::from_secs(600),
             check_leftovers: true,
             leftover_patience: Duration::from_secs(10),
+            skips_fail: std::env::var("OUTPOST_TIER2_NO_SKIPS").is_ok_and(|v| v == "1"),
         }
     }
 }
@@ -121,6 +131,16 @@ where
             }
             Ok(env) => {
                 for flow in &selected {
+                    if let Some(Err(missing)) = flow.needs.map(|needs| needs()) {
+                        if options.skips_fail {
+                            let _ = writeln!(out, "test {} ... FAILED: its prerequisites are missing (OUTPOST_TIER2_NO_SKIPS=1): {missing}", flow.name);
+                            summary.failed.push(flow.name.to_owned());
+                        } else {
+                            let _ = writeln!(out, "test {} ... SKIPPED (not run, not passed): {missing}", flow.name);
+                            summary.skipped += 1;
+                        }
+                        continue;
+                    }
                     let started = Instant::now();
                     let task = rt.spawn((flow.run)(env.clone()));
                     // A flow fails by panicking: the spawned task catches it, the others go on.

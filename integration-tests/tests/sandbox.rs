@@ -20,16 +20,21 @@ use outpost_protocol::{Action, Amount, Deadline, Intent, Nonce, SecretKey, Signe
 use serde_json::{json, Value};
 
 const FLOWS: &[Flow<Worker<Sandbox>>] = &[
-    Flow { name: "deposit_through_ft_transfer_call", run: |w| Box::pin(deposit_through_ft_transfer_call(w)) },
-    Flow { name: "offline_signed_transfer_and_swap", run: |w| Box::pin(offline_signed_transfer_and_swap(w)) },
-    Flow { name: "withdraw_and_refund", run: |w| Box::pin(withdraw_and_refund(w)) },
-    Flow { name: "rejections_carry_codes", run: |w| Box::pin(rejections_carry_codes(w)) },
-    Flow { name: "simulate_agrees_with_execute", run: |w| Box::pin(simulate_agrees_with_execute(w)) },
-    Flow { name: "relayer_settles_a_gossiped_intent", run: |w| Box::pin(relayer_settles_a_gossiped_intent(w)) },
-    Flow { name: "deposit_then_pay_at_once_through_the_relayer", run: |w| Box::pin(deposit_then_pay_at_once_through_the_relayer(w)) },
-    Flow { name: "relayer_on_a_function_call_key_collects_its_fees", run: |w| Box::pin(relayer_on_a_function_call_key_collects_its_fees(w)) },
-    Flow { name: "two_relayers_settle_one_gossip_stream", run: |w| Box::pin(two_relayers_settle_one_gossip_stream(w)) },
-    Flow { name: "run_sh_stops_cleanly_on_sigterm_and_sigint", run: |_| Box::pin(run_sh_stops_cleanly_on_sigterm_and_sigint()) },
+    Flow { needs: None, name: "deposit_through_ft_transfer_call", run: |w| Box::pin(deposit_through_ft_transfer_call(w)) },
+    Flow { needs: None, name: "offline_signed_transfer_and_swap", run: |w| Box::pin(offline_signed_transfer_and_swap(w)) },
+    Flow { needs: None, name: "withdraw_and_refund", run: |w| Box::pin(withdraw_and_refund(w)) },
+    Flow { needs: None, name: "rejections_carry_codes", run: |w| Box::pin(rejections_carry_codes(w)) },
+    Flow { needs: None, name: "simulate_agrees_with_execute", run: |w| Box::pin(simulate_agrees_with_execute(w)) },
+    Flow { needs: None, name: "relayer_settles_a_gossiped_intent", run: |w| Box::pin(relayer_settles_a_gossiped_intent(w)) },
+    Flow { needs: None, name: "deposit_then_pay_at_once_through_the_relayer", run: |w| Box::pin(deposit_then_pay_at_once_through_the_relayer(w)) },
+    Flow { needs: None, name: "relayer_on_a_function_call_key_collects_its_fees", run: |w| Box::pin(relayer_on_a_function_call_key_collects_its_fees(w)) },
+    Flow { needs: None, name: "two_relayers_settle_one_gossip_stream", run: |w| Box::pin(two_relayers_settle_one_gossip_stream(w)) },
+    Flow { needs: None, name: "run_sh_stops_cleanly_on_sigterm_and_sigint", run: |_| Box::pin(run_sh_stops_cleanly_on_sigterm_and_sigint()) },
+    Flow {
+        needs: Some(journey::prerequisites),
+        name: "dapp_wallet_journey_through_a_real_relayer",
+        run: |w| Box::pin(journey::dapp_wallet_journey_through_a_real_relayer(w)),
+    },
 ];
 
 fn main() {
@@ -660,4 +665,238 @@ fn run_sh_once(signal: &str) {
     }
     assert!(left.is_empty(), "SIG{signal} to run.sh left processes behind: {left:?}");
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The dApp's wallet journey on the sandbox (issue 13, tier 2): headless Chromium drives the built
+/// dApp (client/e2e/sandbox-journey.mjs, the same steps tier 1 runs on its fake chain) with the
+/// test wallet through near-connect, against this sandbox's RPC and a real `outpost-node
+/// --relayer`; then the chain is checked from here too.
+mod journey {
+    use super::*;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    const NEAR: u128 = 10u128.pow(24);
+    /// The test wallet's account and key seed, 5e ed repeated (client/e2e/test-wallet/executor.js).
+    const WALLET_ACCOUNT: &str = "carol";
+    fn wallet_seed() -> [u8; 32] {
+        std::array::from_fn(|i| if i % 2 == 0 { 0x5e } else { 0xed })
+    }
+
+    fn repo() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    /// The built dApp: OUTPOST_CLIENT_DIR (scripts/test.sh builds it there), else target/client.
+    fn client_dir() -> PathBuf {
+        std::env::var_os("OUTPOST_CLIENT_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("target/client"))
+    }
+
+    fn chromium() -> PathBuf {
+        std::env::var_os("CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+    }
+
+    /// OUTPOST_NODE_BIN, else the outpost-node `cargo test` built next to this test
+    /// (target/debug/deps/sandbox-… → target/debug/outpost-node).
+    fn node_bin() -> PathBuf {
+        std::env::var_os("OUTPOST_NODE_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::current_exe().unwrap().ancestors().nth(2).unwrap().join("outpost-node"))
+    }
+
+    /// What the flow needs besides the sandbox, each missing piece named with how to get it.
+    pub fn prerequisites() -> Result<(), String> {
+        let mut missing = Vec::new();
+        let dist = client_dir();
+        if !dist.join("index.html").is_file() || !dist.join("wallet.js").is_file() {
+            missing.push(format!("the built dApp (no index.html/wallet.js in {}; scripts/build-client.sh, or set OUTPOST_CLIENT_DIR)", dist.display()));
+        }
+        if !chromium().is_file() {
+            missing.push(format!("Chromium at {} (apt-get install chromium, or set CHROMIUM)", chromium().display()));
+        }
+        if !Command::new("node").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success()) {
+            missing.push("`node` on PATH (Node.js 18+)".into());
+        }
+        for module in ["playwright-core", "jsqr", "pngjs"] {
+            if !repo().join("client/e2e/node_modules").join(module).is_dir() {
+                missing.push(format!("client/e2e/node_modules/{module} (npm ci in client/e2e)"));
+            }
+        }
+        if !node_bin().is_file() {
+            missing.push(format!("the outpost-node binary at {} (cargo build -p outpost-p2p --bin outpost-node, or set OUTPOST_NODE_BIN)", node_bin().display()));
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("the dApp journey needs: {}", missing.join("; ")))
+        }
+    }
+
+    /// A child process killed (with its whole process group) when dropped, whatever happened.
+    struct Killed(Child);
+
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.0.id())]).status();
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn spawn_logged(cmd: &mut Command, log: &Path) -> Killed {
+        use std::os::unix::process::CommandExt;
+        let out = std::fs::File::create(log).unwrap();
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            // Its own process group: Chromium under node goes with it.
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
+        Killed(child)
+    }
+
+    fn tail(path: &Path, lines: usize) -> String {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// GET on loopback with std only: (status, body).
+    fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n")?;
+        let mut text = String::new();
+        s.read_to_string(&mut text)?;
+        let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        Ok((status, body))
+    }
+
+    /// The test wallet's key as near-workspaces takes it: `ed25519:` base58(seed ‖ public key).
+    fn wallet_key() -> (near_workspaces::types::SecretKey, String) {
+        let public = SecretKey::from_seed(wallet_seed()).public_key().to_string();
+        let mut pk = [0u8; 32];
+        assert_eq!(outpost_protocol::base58::decode_into(public.strip_prefix("ed25519:").unwrap(), &mut pk).unwrap_or(0), 32);
+        let mut pair = wallet_seed().to_vec();
+        pair.extend_from_slice(&pk);
+        let secret = format!("ed25519:{}", outpost_protocol::base58::encode(&pair));
+        (secret.parse().expect("an ed25519 secret key"), public)
+    }
+
+    pub async fn dapp_wallet_journey_through_a_real_relayer(worker: Worker<Sandbox>) {
+        let s = setup(&worker).await;
+        // The wallet's account as the test wallet knows it: carol under the sandbox's root
+        // (test.near), with the wallet's key and 20 NEAR, nothing in the ledger.
+        let root = worker.root_account().expect("the sandbox's root account");
+        let wallet_account = format!("{WALLET_ACCOUNT}.{}", root.id());
+        assert_eq!(wallet_account, "carol.test.near", "client/e2e/test-wallet/executor.js signs as carol.test.near");
+        let (wallet_secret, wallet_pk) = wallet_key();
+        let carol = root.create_subaccount(WALLET_ACCOUNT).keys(wallet_secret).initial_balance(NearToken::from_near(20)).transact().await.unwrap().into_result().unwrap();
+        assert_eq!(carol.id().as_str(), wallet_account);
+        let receiver = format!("dave.{}", s.owner.id());
+        let rpc_url = worker.rpc_addr().replace("localhost", "127.0.0.1").trim_end_matches('/').to_owned();
+
+        // A real relayer on the sandbox, as scripts/run.sh starts one (its account: setup's relayer,
+        // with 1 NEAR in the ledger to pay the storage its batches add).
+        let work = std::env::temp_dir().join(format!("outpost-dapp-journey-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).unwrap();
+        let key_file = work.join("relayer.json");
+        let key = json!({"account_id": s.relayer.id(), "public_key": s.relayer.secret_key().public_key().to_string(), "private_key": s.relayer.secret_key().to_string()});
+        std::fs::write(&key_file, key.to_string()).unwrap();
+        let http_port = free_port();
+        let node_log = work.join("outpost-node.log");
+        let _node = spawn_logged(
+            Command::new(node_bin())
+                .args(["--chain-id", "localnet", "--contract", s.intents.id().as_str(), "--relayer", "--rpc-url", &rpc_url])
+                .arg("--relayer-key-file")
+                .arg(&key_file)
+                .arg("--store")
+                .arg(work.join("relayer.redb"))
+                .arg("--identity-file")
+                .arg(work.join("node.key"))
+                .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{}", free_port()), "--http", &format!("127.0.0.1:{http_port}")]),
+            &node_log,
+        );
+        let started = Instant::now();
+        loop {
+            match http_get(http_port, "/health") {
+                Ok((200, body)) if body.contains("\"relayer\":true") => break,
+                other => assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "outpost-node --relayer not healthy in 60 s (last: {other:?}); its log:\n{}",
+                    tail(&node_log, 30)
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+
+        // The journey in the browser.
+        let art = std::env::var_os("OUTPOST_SANDBOX_ARTIFACTS").map(PathBuf::from).unwrap_or_else(|| repo().join("target/reports/sandbox-wallet-journey"));
+        std::fs::create_dir_all(&art).unwrap();
+        let network = json!({
+            "rpc_url": rpc_url, "intents_contract": s.intents.id(), "relayer_url": format!("http://127.0.0.1:{http_port}"),
+            "chain_id": "localnet", "wallet_account": wallet_account, "receiver": receiver,
+            "deposit_near": "2", "pay_near": "0.5", "wallet_near": "20", "chain_timeout_ms": 120_000,
+        });
+        let driver_log = work.join("sandbox-journey.log");
+        let mut driver = spawn_logged(
+            Command::new("node")
+                .arg(repo().join("client/e2e/sandbox-journey.mjs"))
+                .arg(client_dir())
+                .arg(&art)
+                .env("OUTPOST_SANDBOX_NETWORK", network.to_string()),
+            &driver_log,
+        );
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = driver.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(480),
+                "sandbox-journey.mjs still running after 480 s:\n{}\n--- outpost-node:\n{}",
+                tail(&driver_log, 40),
+                tail(&node_log, 30)
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        let _ = std::fs::copy(&driver_log, art.join("sandbox-journey.log"));
+        let _ = std::fs::copy(&node_log, art.join("outpost-node.log"));
+        assert!(
+            status.success(),
+            "sandbox-journey.mjs failed ({status}); screenshots in {}:\n{}\n--- outpost-node:\n{}",
+            art.display(),
+            tail(&driver_log, 60),
+            tail(&node_log, 30)
+        );
+
+        // What the chain says, read from here: the page's own report names the device key and the
+        // intent it paid with.
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(art.join("journey.json")).expect("journey.json")).unwrap();
+        let device_pk = report["devicePk"].as_str().expect("devicePk").to_owned();
+        let (id, nonce) = (report["intent"]["id"].as_str().unwrap().to_owned(), report["intent"]["nonce"].as_str().unwrap().to_owned());
+        assert_ne!(device_pk, wallet_pk);
+        let keys: Vec<String> = s.intents.view("public_keys_of").args_json(json!({"account_id": wallet_account})).await.unwrap().json().unwrap();
+        assert_eq!(keys, vec![device_pk, wallet_pk], "the device's key and the wallet's, registered by the wallet's transaction");
+        let status: Value = s.intents.view("nonce_status").args_json(json!({"account_id": wallet_account, "nonce": nonce})).await.unwrap().json().unwrap();
+        assert_eq!(status, json!({"state": "executed", "intent_hash": id}), "the paid intent executed, by its nonce");
+        let byte_cost: u128 = s.intents.view("config").await.unwrap().json::<Value>().unwrap()["storage_byte_cost"].as_str().unwrap().parse().unwrap();
+        // The first deposit keeps its NEAR record's storage: b'b' ‖ borsh(account) ‖ borsh(near) ‖ u128, + 40.
+        let record = (1 + 4 + wallet_account.len() as u128 + 1 + 16 + 40) * byte_cost;
+        assert_eq!(ledger(&s, &wallet_account, &TokenId::Near).await, 2 * NEAR - record - NEAR / 2, "2 NEAR deposited, less the record's storage, less 0.5 NEAR paid");
+        assert_eq!(ledger(&s, &receiver, &TokenId::Near).await, NEAR / 2, "the receiver was credited 0.5 NEAR");
+        let own = worker.view_account(carol.id()).await.unwrap().balance.as_yoctonear();
+        // 2 NEAR deposited; 0.02 NEAR attached to the keys (most refunded); gas for two calls.
+        assert!((18 * NEAR - 4 * NEAR / 100..18 * NEAR).contains(&own), "the wallet account paid 2 NEAR and its gas and key storage, no more: {own}");
+        // The relayer reports what it did (a hint for the page; the chain above is the proof).
+        let (code, body) = http_get(http_port, &format!("/intents/{id}")).expect("relayer status");
+        assert!(code == 200 && body.contains("\"executed\""), "the relayer settled it: {code} {body}");
+        let _ = std::fs::remove_dir_all(&work);
+    }
 }

@@ -15,9 +15,10 @@ static SERIAL: Mutex<()> = Mutex::new(());
 struct Env(Arc<AtomicUsize>);
 
 const FLOWS: &[Flow<Env>] = &[
-    Flow { name: "adds_up", run: |env| Box::pin(async move { env.0.fetch_add(1, Ordering::SeqCst); }) },
-    Flow { name: "panics", run: |_| Box::pin(async { panic!("boom: the flow's own assertion") }) },
+    Flow { needs: None, name: "adds_up", run: |env| Box::pin(async move { env.0.fetch_add(1, Ordering::SeqCst); }) },
+    Flow { needs: None, name: "panics", run: |_| Box::pin(async { panic!("boom: the flow's own assertion") }) },
     Flow {
+        needs: None,
         name: "awaits_the_runtime",
         // Needs the runtime's timer: a flow polled outside a Tokio runtime would panic here.
         run: |env| Box::pin(async move {
@@ -28,7 +29,7 @@ const FLOWS: &[Flow<Env>] = &[
 ];
 
 fn options() -> Options {
-    Options { filter: vec![], flow_timeout: Duration::from_secs(30), check_leftovers: true, leftover_patience: Duration::from_secs(1) }
+    Options { filter: vec![], flow_timeout: Duration::from_secs(30), check_leftovers: true, leftover_patience: Duration::from_secs(1), skips_fail: false }
 }
 
 fn run_to_string(flows: &[Flow<Env>], options: &Options, available: Result<(), String>, env: Option<Env>) -> (Summary, String) {
@@ -74,7 +75,7 @@ fn an_environment_that_does_not_start_fails_every_flow() {
 
 #[test]
 fn a_flow_past_its_time_limit_fails_and_does_not_hold_the_suite() {
-    const SLOW: &[Flow<Env>] = &[Flow { name: "hangs", run: |_| Box::pin(std::future::pending()) }];
+    const SLOW: &[Flow<Env>] = &[Flow { needs: None, name: "hangs", run: |_| Box::pin(std::future::pending()) }];
     let options = Options { flow_timeout: Duration::from_millis(200), check_leftovers: false, ..options() };
     let (summary, out) = run_to_string(SLOW, &options, Ok(()), Some(Env(Default::default())));
     assert_eq!(summary.failed, vec!["hangs".to_owned()], "{out}");
@@ -85,6 +86,7 @@ fn a_flow_past_its_time_limit_fails_and_does_not_hold_the_suite() {
 fn a_process_left_behind_fails_the_suite_and_is_killed() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     const LEAKS: &[Flow<Env>] = &[Flow {
+        needs: None,
         name: "leaks_a_process",
         run: |_| Box::pin(async {
             // Like a sandbox whose handle was forgotten instead of dropped.
@@ -98,4 +100,29 @@ fn a_process_left_behind_fails_the_suite_and_is_killed() {
     assert!(out.contains("(sleep)"), "{out}");
     std::thread::sleep(Duration::from_millis(300));
     assert!(live_descendants(std::process::id()).iter().all(|(_, comm)| comm != "sleep"), "killed");
+}
+
+#[test]
+fn a_flow_missing_its_prerequisites_is_skipped_saying_what_is_missing_never_passed() {
+    const NEEDY: &[Flow<Env>] = &[
+        Flow {
+            name: "needs_a_browser",
+            run: |env| Box::pin(async move { env.0.fetch_add(100, Ordering::SeqCst); }),
+            needs: Some(|| Err("no Chromium at /nowhere/chromium".into())),
+        },
+        Flow { name: "has_what_it_needs", run: |env| Box::pin(async move { env.0.fetch_add(1, Ordering::SeqCst); }), needs: Some(|| Ok(())) },
+    ];
+    let counter = Arc::new(AtomicUsize::new(0));
+    let opts = Options { check_leftovers: false, ..options() };
+    let (summary, out) = run_to_string(NEEDY, &opts, Ok(()), Some(Env(counter.clone())));
+    assert_eq!(summary, Summary { passed: vec!["has_what_it_needs"], failed: vec![], skipped: 1 }, "{out}");
+    assert_eq!(counter.load(Ordering::SeqCst), 1, "the flow that lacks its prerequisites never ran");
+    assert!(out.contains("test needs_a_browser ... SKIPPED (not run, not passed): no Chromium at /nowhere/chromium"), "{out}");
+    assert!(out.ends_with("suite: 1 passed, 0 failed, 1 skipped\n"), "{out}");
+    // Where the caller provided the prerequisites, a missing one is a broken setup: a failure.
+    let strict = Options { skips_fail: true, ..opts };
+    let (summary, out) = run_to_string(NEEDY, &strict, Ok(()), Some(Env(counter.clone())));
+    assert_eq!(summary.failed, vec!["needs_a_browser".to_owned()], "{out}");
+    assert_eq!((summary.passed.len(), summary.skipped, summary.exit_code()), (1, 0, 1), "{out}");
+    assert!(out.contains("test needs_a_browser ... FAILED: its prerequisites are missing"), "{out}");
 }

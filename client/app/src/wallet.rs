@@ -71,8 +71,25 @@ pub async fn sign(net: &NetworkConfig, req: &MessageRequest, signer: &AccountId,
     wallet::signed_from_wallet(req, &answer, signer, now_ns)
 }
 
+/// How long [`send`] waits for a wallet's transaction to become final before it goes on anyway.
+const FINAL_WAIT_MS: u64 = 60_000;
+
 /// Has the wallet sign and send a transaction; the transaction hash when the wallet reports one.
+/// Returns once the transaction is final (at most [`FINAL_WAIT_MS`]): wallets answer when it ran,
+/// the page reads at `final`, and a screen re-read before that would show the old state (a key
+/// not yet listed, a deposit not yet in the ledger).
 pub async fn send(net: &NetworkConfig, tx: &WalletTx) -> Result<Option<String>, Problem> {
     let answer = call("signAndSend", net, &[&tx.to_json()]).await?;
-    wallet::parse_outcome(&answer)
+    let hash = wallet::parse_outcome(&answer)?;
+    if let Some(request) = wallet::finality_request(&answer) {
+        let start = crate::net::now_ms();
+        // The node holds each `tx` call until FINAL or its own timeout; an error is asked again.
+        while crate::net::now_ms().saturating_sub(start) < FINAL_WAIT_MS {
+            match crate::net::rpc_call(&net.rpc_url, &request).await {
+                Ok(text) if wallet::is_final(&text) => break,
+                _ => crate::net::sleep(500).await,
+            }
+        }
+    }
+    Ok(hash)
 }

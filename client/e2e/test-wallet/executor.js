@@ -93,7 +93,12 @@ const wallet = {
     if (!(await signedIn())) throw new Error('not signed in');
     const k = await key();
     const ak = await rpc(network, 'query', { request_type: 'view_access_key', finality: 'final', account_id: ACCOUNT, public_key: k.text });
-    const w = new Writer().string(ACCOUNT).u8(0).bytes(k.pub).u64(BigInt(ak.nonce) + 1n).string(receiverId).bytes(b58decode(ak.block_hash)).u32(actions.length);
+    // The key's nonce read at `final` may not count this wallet's last transaction yet (on a real
+    // chain it is a block or two behind): never reuse a nonce this wallet already signed with.
+    const last = BigInt((await window.selector.storage.get('last-nonce')) || '0');
+    const nonce = (BigInt(ak.nonce) > last ? BigInt(ak.nonce) : last) + 1n;
+    await window.selector.storage.set('last-nonce', String(nonce));
+    const w = new Writer().string(ACCOUNT).u8(0).bytes(k.pub).u64(nonce).string(receiverId).bytes(b58decode(ak.block_hash)).u32(actions.length);
     for (const a of actions) {
       if (a.type !== 'FunctionCall') throw new Error(`the test wallet does not send ${a.type}`);
       const p = a.params;

@@ -194,6 +194,31 @@ pub fn parse_outcome(json: &str) -> Result<Option<String>, Problem> {
     crate::rpc::outcome(&v).map(Some).map_err(Problem::new)
 }
 
+/// Wallets answer once their transaction ran (near-api-js waits for `EXECUTED_OPTIMISTIC`), but the
+/// page reads the chain at `final`, a block or two behind. This is the `tx` request that waits until
+/// the transaction an answer names (its hash and signer) and all its receipts are final, or `None`
+/// when the answer names none (a wallet that answered `null`).
+pub fn finality_request(outcome_json: &str) -> Option<String> {
+    let v: Value = serde_json::from_slice(outcome_json.as_bytes()).ok()?;
+    let hash = v.pointer("/transaction/hash")?.as_str()?;
+    let signer = v.pointer("/transaction/signer_id")?.as_str()?;
+    Some(
+        json!({
+            "jsonrpc": "2.0", "id": "outpost", "method": "tx",
+            "params": { "tx_hash": hash, "sender_account_id": signer, "wait_until": "FINAL" }
+        })
+        .to_string(),
+    )
+}
+
+/// Whether a `tx` answer says the transaction and all its receipts are in final blocks (an error,
+/// such as the node's timeout while it waits, is "not yet").
+pub fn is_final(tx_answer: &str) -> bool {
+    serde_json::from_slice::<Value>(tx_answer.as_bytes())
+        .ok()
+        .is_some_and(|v| v.get("error").is_none() && v.pointer("/result/final_execution_status").and_then(Value::as_str) == Some("FINAL"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,5 +320,19 @@ mod tests {
         let failed = r#"{"status":{"Failure":{"ActionError":{"kind":{"FunctionCallError":{"ExecutionError":"Smart contract panicked: DEPOSIT_REQUIRED: attach at least 1 yoctoNEAR"}}}}},"transaction":{"hash":"T"}}"#;
         assert!(parse_outcome(failed).unwrap_err().0.contains("DEPOSIT_REQUIRED"));
         assert!(parse_outcome("not json").is_err());
+    }
+
+    #[test]
+    fn the_page_waits_for_a_wallet_transaction_to_be_final() {
+        let answer = r#"{"final_execution_status":"EXECUTED_OPTIMISTIC","status":{"SuccessValue":""},"transaction":{"hash":"H1","signer_id":"carol.test.near"}}"#;
+        let req: Value = serde_json::from_str(&finality_request(answer).unwrap()).unwrap();
+        assert_eq!(req["method"], "tx");
+        assert_eq!(req["params"], json!({"tx_hash": "H1", "sender_account_id": "carol.test.near", "wait_until": "FINAL"}));
+        assert_eq!(finality_request("null"), None);
+        assert_eq!(finality_request(r#"{"status":{"SuccessValue":""},"transaction":{"hash":"H"}}"#), None, "no signer: nothing to ask");
+        assert!(is_final(r#"{"jsonrpc":"2.0","id":"outpost","result":{"final_execution_status":"FINAL","status":{"SuccessValue":""}}}"#));
+        assert!(!is_final(r#"{"jsonrpc":"2.0","id":"outpost","result":{"final_execution_status":"EXECUTED_OPTIMISTIC"}}"#));
+        assert!(!is_final(r#"{"jsonrpc":"2.0","id":"outpost","error":{"name":"HANDLER_ERROR","cause":{"name":"TIMEOUT_ERROR"}}}"#));
+        assert!(!is_final("not json"));
     }
 }
