@@ -255,6 +255,14 @@ export async function walletJourney(o) {
   expect(true, 'deposit: the page shows the new ledger balance without a click');
   const near1 = await rpc.accountNear(account);
   expect(near1 <= near0 - deposit && near1 >= near0 - deposit - MAX_GAS_COST, `deposit: the wallet account paid the deposit and at most ${formatNear(MAX_GAS_COST)} NEAR of gas (${formatNear(near0 - near1)} NEAR in all)`);
+  // History keeps the deposit with the wallet's transaction.
+  const depositTx = ((await ui.text('#wallet-msg')).match(/in transaction (\S+)$/) || [])[1];
+  expect(!!depositTx, 'deposit: the page names the wallet\'s transaction');
+  await ui.tab('history');
+  const listed = await ui.text(`li.deposit[data-tx="${depositTx}"]`);
+  expect(listed.includes(`${o.deposit} NEAR into ${account}'s ledger`), `history: the deposit is listed with its transaction (${listed})`);
+  await o.screenshot('history-deposit');
+  await ui.tab('wallet');
 
   // A key for this device, then registered for the wallet's account by one wallet transaction
   // (with the wallet's own key, which wallet-signed intents need).
