@@ -15,7 +15,7 @@ use outpost_client_model::history::History;
 use outpost_client_model::keys::{self, Vault};
 use outpost_client_model::network::{merge_learned, parse_networks, NetworkConfig, TokenInfo};
 use outpost_client_model::queue::{Queue, Record};
-use outpost_client_model::sync::{self, Channel, ChannelStatus, Policy, SendOutcome, Store};
+use outpost_client_model::sync::{self, Channel, ChannelStatus, NonceOracle, Policy, SendOutcome, Store};
 use outpost_client_model::Problem;
 use outpost_protocol::{AccountId, SecretKey, SignedIntent, TokenId};
 use std::cell::{Cell, RefCell};
@@ -423,7 +423,7 @@ async fn sync_loop(ctx: Rc<Ctx>, refresh: Callback<()>) {
             }
         }
         if owner && online {
-            changed |= watch_payments(&ctx, &network, poll_due).await;
+            changed |= watch_payments(&ctx, &oracle, poll_due).await;
         }
         if changed {
             refresh.emit(());
@@ -448,7 +448,7 @@ const PAYMENT_READS: usize = 16;
 
 /// Keeps the gossiped intents that pay the user in the history, and, on each poll, asks the chain
 /// what became of the unsettled ones (the payer's `nonce_status`). Returns whether it changed.
-async fn watch_payments(ctx: &Ctx, network: &NetworkConfig, poll: bool) -> bool {
+async fn watch_payments(ctx: &Ctx, oracle: &RpcOracle, poll: bool) -> bool {
     let heard = ctx.p2p.borrow().as_ref().map(|p| p.take_heard()).unwrap_or_default();
     let mine: Vec<AccountId> = ctx.accounts().into_iter().map(|(a, _)| a).collect();
     let mut changed = false;
@@ -469,11 +469,10 @@ async fn watch_payments(ctx: &Ctx, network: &NetworkConfig, poll: bool) -> bool 
         let count = unsettled.len();
         let turn = now_ms() / Policy::default().poll_ms * PAYMENT_READS as u64;
         let start = (turn % count.max(1) as u64) as usize;
-        for (id, payer, nonce) in unsettled.into_iter().cycle().skip(start).take(PAYMENT_READS.min(count)) {
-            let answer = net::rpc_call(&network.rpc_url, &rpc::nonce_status_request(&network.intents_contract, &payer, &nonce)).await;
-            if let Ok(status) = answer.and_then(|t| rpc::parse_nonce_status(&t)) {
+        for record in unsettled.into_iter().cycle().skip(start).take(PAYMENT_READS.min(count)) {
+            if let Ok(status) = oracle.nonce_status(&record).await {
                 ctx.update_history(|h| {
-                    let settled = h.settle(&id, &status, now_ms());
+                    let settled = h.settle(&record.id, &status, now_ms());
                     changed |= settled;
                     settled
                 });

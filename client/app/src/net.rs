@@ -190,7 +190,7 @@ impl NonceOracle for RpcOracle {
     }
 
     async fn executed_in_tx(&self, tx_hash: &str, sender: &str, id: &str) -> Result<bool, String> {
-        let text = rpc_call(&self.rpc_url, &rpc::tx_status_request(tx_hash, sender)).await?;
+        let text = rpc_call(&self.rpc_url, &rpc::tx_status_request(tx_hash, sender, "EXECUTED_OPTIMISTIC")).await?;
         Ok(rpc::parse_executed_hashes(&text, &self.contract)?.iter().any(|h| h == id))
     }
 }

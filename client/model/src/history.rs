@@ -16,7 +16,7 @@ use crate::queue::{Event, Record, State};
 use outpost_protocol::abi::NonceStatus;
 use outpost_protocol::limits::NONCE_PRUNE_GRACE_NS;
 use outpost_protocol::validate::decode_intent;
-use outpost_protocol::{AccountId, Action, ErrorCode, Nonce, SignedIntent, TokenId};
+use outpost_protocol::{AccountId, Action, ErrorCode, SignedIntent, TokenId};
 
 /// Entries kept per list: the oldest settled ones go first.
 pub const KEEP: usize = 100;
@@ -111,13 +111,9 @@ impl History {
         true
     }
 
-    /// The payments still waiting for the chain's word: (id, payer, nonce).
-    pub fn unsettled(&self) -> Vec<(String, AccountId, Nonce)> {
-        self.received
-            .iter()
-            .filter(|r| !r.state.is_final())
-            .filter_map(|r| Some((r.id.clone(), r.signer_id.parse().ok()?, r.signed.nonce)))
-            .collect()
+    /// The payments still waiting for the chain's word (a `NonceOracle` reads each one's nonce).
+    pub fn unsettled(&self) -> Vec<Record> {
+        self.received.iter().filter(|r| !r.state.is_final()).cloned().collect()
     }
 
     /// Applies what `nonce_status` said of payment `id`'s nonce. Returns whether it changed.
@@ -175,7 +171,7 @@ mod tests {
     use super::*;
     use crate::queue::intent_id;
     use crate::testutil::{key, CONTRACT, NOW_MS};
-    use outpost_protocol::{Amount, Deadline, Intent};
+    use outpost_protocol::{Amount, Deadline, Intent, Nonce};
 
     fn acct(s: &str) -> AccountId {
         s.parse().unwrap()
@@ -233,7 +229,7 @@ mod tests {
         let deadline_ms = h.received[0].deadline_ns / 1_000_000;
         assert!(!h.settle(&ids[0], &NonceStatus::Unused, deadline_ms + DEADLINE_GRACE_MS));
         assert_eq!(h.unsettled().len(), 4);
-        assert_eq!(h.unsettled()[0], (ids[0].clone(), acct("dave.near"), h.received[0].signed.nonce));
+        assert_eq!(h.unsettled()[0], h.received[0]);
         assert!(h.settle(&ids[0], &NonceStatus::Executed { intent_hash: hash(&ids[0]) }, NOW_MS));
         assert!(h.settle(&ids[1], &NonceStatus::Executed { intent_hash: hash(&ids[0]) }, NOW_MS));
         assert!(h.settle(&ids[2], &NonceStatus::Cancelled, NOW_MS));

@@ -149,11 +149,11 @@ pub fn outcome(r: &Value) -> Result<String, String> {
 }
 
 /// `tx`: a transaction's outcome with all its receipts' (the RPC needs the signer's account to
-/// find it).
-pub fn tx_status_request(tx_hash: &str, sender: &str) -> String {
+/// find it), answered once it reached `wait_until` (`EXECUTED_OPTIMISTIC`, `FINAL`, ...).
+pub fn tx_status_request(tx_hash: &str, sender: &str, wait_until: &str) -> String {
     json!({
         "jsonrpc": "2.0", "id": "outpost", "method": "tx",
-        "params": { "tx_hash": tx_hash, "sender_account_id": sender, "wait_until": "EXECUTED_OPTIMISTIC" }
+        "params": { "tx_hash": tx_hash, "sender_account_id": sender, "wait_until": wait_until }
     })
     .to_string()
 }
@@ -328,7 +328,7 @@ mod tests {
         assert!(parse_executed_hashes(&bad, "intents.near").unwrap_err().contains("`h`"));
         let unknown = r#"{"jsonrpc":"2.0","id":"x","error":{"name":"HANDLER_ERROR","cause":{"name":"UNKNOWN_TRANSACTION","info":{}},"code":-32000,"message":"Server error","data":"Transaction TXH doesn't exist"}}"#;
         assert!(parse_executed_hashes(unknown, "intents.near").unwrap_err().contains("doesn't exist"));
-        let req: Value = serde_json::from_str(&tx_status_request("TXH", "relayer.near")).unwrap();
+        let req: Value = serde_json::from_str(&tx_status_request("TXH", "relayer.near", "EXECUTED_OPTIMISTIC")).unwrap();
         assert_eq!((req["method"].as_str(), req["params"]["tx_hash"].as_str(), req["params"]["sender_account_id"].as_str()), (Some("tx"), Some("TXH"), Some("relayer.near")));
     }
 }

@@ -202,13 +202,7 @@ pub fn finality_request(outcome_json: &str) -> Option<String> {
     let v: Value = serde_json::from_slice(outcome_json.as_bytes()).ok()?;
     let hash = v.pointer("/transaction/hash")?.as_str()?;
     let signer = v.pointer("/transaction/signer_id")?.as_str()?;
-    Some(
-        json!({
-            "jsonrpc": "2.0", "id": "outpost", "method": "tx",
-            "params": { "tx_hash": hash, "sender_account_id": signer, "wait_until": "FINAL" }
-        })
-        .to_string(),
-    )
+    Some(crate::rpc::tx_status_request(hash, signer, "FINAL"))
 }
 
 /// Whether a `tx` answer says the transaction and all its receipts are in final blocks (an error,
